@@ -1,0 +1,220 @@
+/* Plexus — the op set. This header is the specification of every op.
+ *
+ * Conventions
+ *  - Shapes are row-major: dimension 0 is outermost, the last dimension is
+ *    contiguous. Negative axes count from the end (-1 is the last).
+ *  - "Broadcast" means numpy broadcasting: shapes are right-aligned, and each
+ *    pair of dims must be equal or one of them 1.
+ *  - "Float" dtypes are F32, F16, BF16, F64. Unless an op says otherwise, its
+ *    inputs share one dtype and the output has that dtype. Kernels compute in
+ *    at least F32 precision and round once on store.
+ *  - Attributes are named; an attribute not given takes the default written
+ *    next to it. Types: i = int64, f = double, ints = int64 list,
+ *    floats = float list, s = string.
+ *  - Inputs marked (opt) may be absent: pass PX_NONE (-1) in their slot, or
+ *    leave trailing optional inputs out.
+ *  - "Composite" ops have a decomposition into primitives that the core uses
+ *    when the chosen device has no kernel for them.
+ *
+ * Enum values are part of the ABI: append only.
+ */
+#ifndef PLEXUS_OPS_H
+#define PLEXUS_OPS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum px_op {
+    PX_OP_INVALID = 0,
+
+    /* ---- binary elementwise, broadcast: (a, b) -> out ---------------------
+     * Inputs of one dtype (float or integer), output of that dtype.
+     * DIV on integers truncates toward zero; division by zero on integers
+     * gives 0. POW on integers is exact for non-negative exponents.        */
+    PX_OP_ADD = 1,
+    PX_OP_SUB = 2,
+    PX_OP_MUL = 3,
+    PX_OP_DIV = 4,
+    PX_OP_POW = 5,
+    PX_OP_MIN = 6,
+    PX_OP_MAX = 7,
+
+    /* ---- unary elementwise: (x) -> out, float dtypes (NEG and ABS also on
+     * signed integers) -------------------------------------------------- */
+    PX_OP_NEG = 8,
+    PX_OP_ABS = 9,
+    PX_OP_EXP = 10,
+    PX_OP_LOG = 11,
+    PX_OP_SQRT = 12,
+    PX_OP_RSQRT = 13,     /* 1/sqrt(x)                                        */
+    PX_OP_SIN = 14,
+    PX_OP_COS = 15,
+    PX_OP_TANH = 16,
+    PX_OP_ERF = 17,
+    PX_OP_SIGMOID = 18,   /* 1/(1+exp(-x))                                    */
+    PX_OP_RELU = 19,      /* max(x, 0)                                        */
+    PX_OP_GELU = 20,      /* attr approximate:i = 0: x*0.5*(1+erf(x/sqrt2));
+                             1: 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715x^3)))   */
+    PX_OP_SILU = 21,      /* x*sigmoid(x)                                     */
+    PX_OP_SCALE = 22,     /* x*scale + bias; attrs scale:f = 1, bias:f = 0    */
+
+    /* ---- matmul -----------------------------------------------------------
+     * (a [..., M, K], b, bias (opt) [N]) -> out [..., M, N]
+     *  attr trans_b:i = 0. With trans_b = 0, b is [..., K, N];
+     *  with trans_b = 1, b is [..., N, K] (the weight layout of GGUF files:
+     *  each output row's K weights are contiguous).
+     *  Batch dims of a and b broadcast; a rank-2 b is shared by all batches.
+     *  a: float. out: a's dtype, except F64 only with F64 b.
+     *  b: F32/F16/BF16/F64, or any block-quantized dtype when trans_b = 1
+     *     (then K must be a multiple of the block size).
+     *  bias: F32 or a's dtype, added to every row.                          */
+    PX_OP_MATMUL = 23,
+
+    /* ---- gather ---------------------------------------------------------
+     * (data [d0, ..., dr-1], indices (I32 or I64) [i...]) -> out
+     *  attr axis:i = 0. out shape = data.shape[:axis] + indices.shape +
+     *  data.shape[axis+1:]. Negative indices count from the end of the axis;
+     *  an index out of range is an error reported by the kernel.
+     *  With axis = 0 this is get_rows: data may be block-quantized (rows are
+     *  dequantized); out is then F32 unless attr dtype:i (a px_dtype) says
+     *  otherwise. For plain dtypes out has data's dtype.                  */
+    PX_OP_GATHER = 24,
+
+    /* ---- shape and layout --------------------------------------------- */
+    PX_OP_CONCAT = 25,    /* (x0, x1, ...) -> out; attr axis:i (required).
+                             All inputs share dtype and all dims but axis.   */
+    PX_OP_SLICE = 26,     /* (x) -> out; attrs starts:ints, ends:ints,
+                             axes:ints (default 0..n-1), steps:ints (default 1).
+                             numpy/ONNX Slice semantics: negative starts/ends
+                             count from the end, values are clamped, steps may
+                             be negative. Shapes must be static along sliced
+                             axes.                                           */
+    PX_OP_RESHAPE = 27,   /* (x) -> out; the output shape is given when the
+                             node is built (px_graph_reshape). Element count
+                             must agree. Never needs a kernel: the output
+                             aliases the input's memory.                     */
+    PX_OP_PERMUTE = 28,   /* (x) -> out; attr perm:ints (required), out dim i =
+                             in dim perm[i]. Output is contiguous (a copy).  */
+    PX_OP_COPY = 29,      /* (x) -> out; identical contiguous copy.          */
+
+    /* ---- reductions: (x) -> out; attrs axes:ints (default all),
+     * keepdims:i = 1. Float inputs; SUM, MAX, MIN also integers.
+     * Reducing an empty axis: SUM 0, MEAN NaN, MAX -inf, MIN +inf (floats). */
+    PX_OP_REDUCE_SUM = 30,
+    PX_OP_REDUCE_MEAN = 31,
+    PX_OP_REDUCE_MAX = 32,
+    PX_OP_REDUCE_MIN = 33,
+
+    /* ---- softmax ---------------------------------------------------------
+     * (x, mask (opt)) -> out, over the last axis.
+     *  y = softmax(x*scale + mask); attr scale:f = 1. mask broadcasts to x
+     *  (typically [T, T_kv] for x [H, T, T_kv]) and may hold -inf.
+     *  A row whose inputs are all -inf gives all zeros.                    */
+    PX_OP_SOFTMAX = 34,
+    PX_OP_LOG_SOFTMAX = 35,  /* (x) -> out, over attr axis:i = -1            */
+
+    /* ---- normalisation (composite where noted) --------------------------
+     * RMS_NORM (composite): (x [..., D], weight (opt) [D]) -> out
+     *   y = x / sqrt(mean(x^2) + eps) * weight; attr eps:f = 1e-6.
+     * LAYER_NORM: (x [..., D], weight (opt) [D], bias (opt) [D]) -> out
+     *   y = (x - mean) / sqrt(var + eps) * weight + bias; attr eps:f = 1e-5.
+     *   Both normalise over the last axis only.                           */
+    PX_OP_RMS_NORM = 36,
+    PX_OP_LAYER_NORM = 37,
+
+    /* ---- RoPE (composite) -------------------------------------------------
+     * (x [T, H, D], positions I32 [T], freq_factors (opt) F32 [n_dims/2])
+     *   -> out [T, H, D]
+     *  attrs n_dims:i = D (rotated dims, even, <= D; the rest pass through),
+     *        mode:i = 0 (0: normal, pairs (2i, 2i+1); 2: neox, pairs
+     *        (i, i + n_dims/2)), freq_base:f = 10000, freq_scale:f = 1.
+     *  For pair i (0 <= i < n_dims/2) at position p:
+     *   theta = p * freq_scale * freq_base^(-2i/n_dims) / freq_factors[i]
+     *   (x0, x1) -> (x0*cos(theta) - x1*sin(theta), x0*sin(theta) + x1*cos(theta))
+     *  x may also be [T, D] (one head).                                    */
+    PX_OP_ROPE = 38,
+
+    /* ---- attention (composite) ------------------------------------------
+     * (q [T, Hq, D], k [Tk, Hkv, D], v [Tk, Hkv, Dv],
+     *  k_cache (opt) [C, Hkv, D], v_cache (opt) [C, Hkv, Dv],
+     *  positions (opt) I32 [T], mask (opt) [T, Tk'])  -> out [T, Hq, Dv]
+     *  Hq must be a multiple of Hkv (grouped-query attention: query head h
+     *  uses kv head h / (Hq/Hkv)).
+     *  attrs causal:i = 1, window:i = 0 (sliding window: a query at position
+     *  p sees keys at positions > p - window; 0 = unlimited),
+     *  softcap:f = 0 (if > 0, logits s become softcap*tanh(s/softcap) before
+     *  masking), scale:f = 1/sqrt(D).
+     *  Without a cache: keys are k/v rows 0..Tk-1 at positions 0..Tk-1 and
+     *  queries at positions given by `positions` (default 0..T-1 when absent).
+     *  With a cache (both k_cache and v_cache, state values of dtype F16,
+     *  F32 or Q8_0, positions required, Tk == T): first, for each token i,
+     *  row positions[i] of each cache is overwritten with k[i] / v[i]
+     *  (converted to the cache dtype); then query i attends to cache rows
+     *  0..max(positions) (rows of the cache are positions), read back from the
+     *  cache (so results reflect the cache dtype's rounding).
+     *  `causal` hides keys at positions > the query's position.
+     *  mask (F32), if given, is added to the scaled (and soft-capped) logits;
+     *  it broadcasts against [T, number of keys].
+     *  A query that sees no key gives zeros.                               */
+    PX_OP_ATTENTION = 39,
+
+    /* ---- gated activations (composite) -----------------------------------
+     * SWIGLU: (gate, up) -> silu(gate) * up, same shapes.                 */
+    PX_OP_SWIGLU = 40,
+
+    /* ---- cast ---------------------------------------------------------------
+     * (x) -> out; attr dtype:i (a px_dtype, required). Any pair of dtypes;
+     * to/from block types quantizes/dequantizes along the last axis. Rules of
+     * px_convert (dtype.h).                                                  */
+    PX_OP_CAST = 41,
+
+    /* ---- select and compare ----------------------------------------------
+     * WHERE: (cond BOOL, a, b) -> out, broadcast over all three;
+     *   out = cond ? a : b, dtype of a (= b).
+     * Comparisons: (a, b) -> out BOOL, broadcast, inputs of one dtype.     */
+    PX_OP_WHERE = 42,
+    PX_OP_EQUAL = 43,
+    PX_OP_NOT_EQUAL = 44,
+    PX_OP_LESS = 45,
+    PX_OP_LESS_EQUAL = 46,
+    PX_OP_GREATER = 47,
+    PX_OP_GREATER_EQUAL = 48,
+
+    /* ---- scans and index ops --------------------------------------------
+     * CUMSUM: (x) -> out; attrs axis:i = 0, exclusive:i = 0, reverse:i = 0
+     *   (ONNX CumSum semantics). Float or integer dtypes.
+     * ARGMAX: (x) -> out I64; attrs axis:i = 0, keepdims:i = 1; the first
+     *   maximal index wins. Float or integer input.                        */
+    PX_OP_CUMSUM = 49,
+    PX_OP_ARGMAX = 50,
+
+    /* ---- state update -------------------------------------------------------
+     * SET_ROWS: (dst [R, ...], src [N, ...], indices I32/I64 [N]) -> out
+     *   Writes src row i into dst row indices[i] (converted to dst's dtype,
+     *   which may be a block type). dst must be a STATE value; it is updated
+     *   in place and `out` aliases it (use out to order later readers after
+     *   the write). Out-of-range indices are an error reported by the kernel.
+     *   Used by the decomposition of ATTENTION to write the KV cache.        */
+    PX_OP_SET_ROWS = 51,
+
+    /* ---- misc ----------------------------------------------------------------
+     * ARANGE: () -> out [n]; attrs start:f = 0, step:f = 1, dtype:i = F32,
+     *   n taken from the output shape given at build time
+     *   (px_graph_arange). out[i] = start + i*step.                         */
+    PX_OP_ARANGE = 52,
+
+    PX_OP_COUNT
+} px_op;
+
+/* Name of an op in lower case ("matmul", "rms_norm"), or "invalid". */
+const char *px_op_name(px_op op);
+/* Parse an op name. Returns PX_OP_INVALID when unknown. */
+px_op px_op_from_name(const char *name);
+/* 1 if `op` is composite (has a decomposition into primitives). */
+int px_op_is_composite(px_op op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

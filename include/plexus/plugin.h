@@ -1,0 +1,294 @@
+/* Plexus — plugin ABI. This header is the specification a plugin is written
+ * against; docs/plugin-guide.md walks through it.
+ *
+ * Rules that keep the ABI stable
+ *  - A plugin shared library exports one symbol, `plexus_plugin_query`.
+ *  - ABI versions: the major must match; a plugin built against an older
+ *    minor loads on a newer host. The host refuses a plugin whose major
+ *    differs or whose minor is newer than its own, naming both versions.
+ *  - Every struct that crosses the boundary begins with `uint32_t struct_size`
+ *    (sizeof as the writer compiled it). Tables only grow at the end. A reader
+ *    treats a slot beyond struct_size, or a NULL slot, as "not implemented".
+ *    tests/test_abi_layout.c pins every field offset.
+ *  - A plugin never aborts the process, never prints to stdout, never exits
+ *    and never starts threads of its own for compute: it reports errors with
+ *    host->set_error (a status plus a message) and runs parallel work
+ *    through host->parallel_for.
+ */
+#ifndef PLEXUS_PLUGIN_H
+#define PLEXUS_PLUGIN_H
+
+#include <stdarg.h>
+
+#include "ir.h"
+#include "ops.h"
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_ABI_MAJOR 1u
+#define PX_ABI_MINOR 0u
+
+/* ---- what the host gives a plugin -------------------------------------- */
+
+typedef enum px_log_level {
+    PX_LOG_ERROR = 0,
+    PX_LOG_WARN = 1,
+    PX_LOG_INFO = 2,
+    PX_LOG_DEBUG = 3
+} px_log_level;
+
+/* One key of the plugin's ini section ([plugin.<name>]), as text, with the
+ * parsed number where the text is one. */
+typedef struct px_config_kv {
+    const char *key;
+    const char *value;
+    int32_t is_int;    /* value parsed fully as an integer */
+    int32_t is_float;  /* value parsed fully as a number   */
+    int64_t i;
+    double f;
+} px_config_kv;
+
+typedef struct px_config_section {
+    uint32_t struct_size;
+    int32_t n;
+    const px_config_kv *kv;
+} px_config_section;
+
+/* fn(ctx, begin, end, thread): process items [begin, end). thread is in
+ * [0, n_threads) and is stable for the call; use it to index scratch.      */
+typedef void (*px_range_fn)(void *ctx, int64_t begin, int64_t end, int32_t thread);
+
+typedef struct px_host_api {
+    uint32_t struct_size;
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    /* Log a message (never to stdout). `plugin` names the caller. */
+    void (*log)(px_log_level level, const char *plugin, const char *fmt, ...) PX_PRINTF(3, 4);
+    /* Record an error message for the current call and return `status`, so
+     * a plugin can write: return host->set_error(PX_ERR_DEVICE, "...", ...); */
+    px_status (*set_error)(px_status status, const char *fmt, ...) PX_PRINTF(2, 3);
+    /* Host memory. alloc returns memory aligned to `align` (a power of two,
+     * >= sizeof(void*)), or NULL. free accepts NULL. */
+    void *(*alloc)(size_t size, size_t align);
+    void (*free)(void *p);
+    /* Run fn over [0, n) on the core's thread pool, in chunks of at least
+     * `grain` items; returns when all items are done. The calling thread
+     * takes part. Nested calls run serially on the calling thread. */
+    void (*parallel_for)(int64_t n, int64_t grain, px_range_fn fn, void *ctx);
+    /* Threads parallel_for uses (>= 1). */
+    int32_t (*n_threads)(void);
+    /* Element conversion between any two dtypes (see px_convert, dtype.h). */
+    px_status (*convert)(px_dtype st, const void *src, px_dtype dt, void *dst, int64_t n);
+} px_host_api;
+
+/* ---- describing nodes to plugins ---------------------------------------- */
+
+/* A value as a plugin sees it when deciding or preparing: dtype, kind and the
+ * shape at the upper bounds of its symbolic dims (is_sym marks those dims). */
+typedef struct px_value_desc {
+    px_dtype dtype;
+    int32_t kind; /* px_value_kind */
+    int32_t rank;
+    int64_t ne[PX_MAX_DIMS];
+    uint8_t is_sym[PX_MAX_DIMS];
+    const void *const_data; /* CONSTANT values: host bytes (read-only), else NULL */
+} px_value_desc;
+
+typedef struct px_node_desc {
+    uint32_t struct_size;
+    px_op op;
+    const char *name;
+    int32_t group;
+    int32_t n_inputs;                /* absent optional inputs have dtype -1 */
+    const px_value_desc *inputs;
+    int32_t n_outputs;
+    const px_value_desc *outputs;
+    int32_t n_attrs;
+    const px_attr *attrs;
+} px_node_desc;
+
+/* 1 if input slot i is present. */
+static inline int px_node_has_input(const px_node_desc *n, int32_t i) {
+    return i < n->n_inputs && (int32_t)n->inputs[i].dtype >= 0;
+}
+
+/* ---- kernels --------------------------------------------------------------- */
+
+typedef struct px_kernel_args {
+    uint32_t struct_size;
+    const px_node_desc *node;
+    int32_t n_inputs;
+    const px_tensor *inputs;   /* absent optional inputs: dtype -1, data NULL */
+    int32_t n_outputs;
+    const px_tensor *outputs;
+    void *device;              /* the plugin's device handle */
+    void *op_state;            /* from prepare, or NULL */
+    const px_host_api *host;
+} px_kernel_args;
+
+typedef struct px_kernel {
+    uint32_t struct_size;
+    px_op op;
+    const char *name;     /* unique within the plugin, e.g. "matmul_ref" */
+    /* Higher wins when several kernels of a device support a node, unless
+     * the ini file's [kernels] section names one. */
+    int32_t priority;
+    /* Return 1 if this kernel can run `node`, else 0 (and may log why at
+     * DEBUG). Must not fail otherwise. NULL: supports every node of `op`.  */
+    int (*supports)(void *device, const px_node_desc *node);
+    /* Run the node. Inputs and outputs are on this kernel's device, with
+     * the concrete shapes of this run. */
+    px_status (*run)(const px_kernel_args *args);
+    /* Optional: called once when a program is made; *out_state is passed
+     * to every run and released with release. */
+    px_status (*prepare)(void *device, const px_node_desc *node, void **out_state);
+    void (*release)(void *device, void *op_state);
+} px_kernel;
+
+/* ---- whole-subgraph execution (NPUs) -------------------------------------- */
+
+/* A view of the graph handed to claim(): nodes in execution order. */
+typedef struct px_subgraph_desc {
+    uint32_t struct_size;
+    int32_t n_nodes;
+    const px_node_desc *nodes;   /* nodes[i] */
+    const int32_t *node_ids;     /* graph node index of nodes[i] */
+    /* value ids: node i's inputs are input_ids[input_off[i] ...] */
+    const px_value *input_ids;
+    const int32_t *input_off;
+    const px_value *output_ids;
+    const int32_t *output_off;
+} px_subgraph_desc;
+
+typedef struct px_claim_result {
+    uint32_t struct_size;
+    /* Per node of the subgraph desc: group id >= 0 if claimed (nodes with
+     * one id are compiled together), -1 if refused. */
+    int32_t *group_of_node;
+    /* Per node: why it was refused (static string or NULL). */
+    const char **reason;
+} px_claim_result;
+
+/* ---- devices --------------------------------------------------------------- */
+
+typedef enum px_device_kind {
+    PX_DEVICE_CPU = 0,
+    PX_DEVICE_GPU = 1,
+    PX_DEVICE_NPU = 2
+} px_device_kind;
+
+enum {
+    PX_DEVICE_HOST_VISIBLE = 1u << 0,  /* buffers are plain host memory      */
+    PX_DEVICE_UNIFIED_MEMORY = 1u << 1,/* shares physical memory with host  */
+    PX_DEVICE_IMPORT_HOST = 1u << 2    /* can wrap host memory (mmap) as a buffer */
+};
+
+typedef struct px_device_info {
+    uint32_t struct_size;
+    px_device_kind kind;
+    char name[64];          /* human-readable, e.g. "AMD EPYC 9454P (avx512)" */
+    uint64_t mem_total;     /* bytes, 0 if unknown */
+    uint64_t mem_free;      /* bytes, 0 if unknown */
+    uint32_t flags;         /* PX_DEVICE_* */
+    uint32_t alignment;     /* buffer offset alignment in bytes (power of 2) */
+    uint64_t max_alloc;     /* largest single buffer, 0 if unlimited */
+} px_device_info;
+
+/* Device operations. `dev` is the handle device_create returned. Buffers are
+ * opaque handles; a host-visible device also returns its base address from
+ * buffer_base. */
+typedef struct px_device_ops {
+    uint32_t struct_size;
+    px_status (*get_info)(void *dev, px_device_info *out);
+
+    px_status (*buffer_alloc)(void *dev, size_t size, void **out_buffer);
+    void (*buffer_free)(void *dev, void *buffer);
+    /* Host address of the buffer's first byte, or NULL if not host-visible. */
+    void *(*buffer_base)(void *dev, void *buffer);
+    px_status (*upload)(void *dev, void *buffer, uint64_t offset, const void *src, size_t n);
+    px_status (*download)(void *dev, void *buffer, uint64_t offset, void *dst, size_t n);
+    /* Copy within the device (src and dst may be the same buffer, ranges do
+     * not overlap). */
+    px_status (*copy)(void *dev, void *dst_buffer, uint64_t dst_offset, void *src_buffer,
+                      uint64_t src_offset, size_t n);
+    /* Optional: wrap host memory (e.g. the mapped model file) as a buffer
+     * without copying; the memory outlives the buffer. */
+    px_status (*import_host)(void *dev, void *host_ptr, size_t size, void **out_buffer);
+    /* Optional: wait until work issued to the device is done. */
+    px_status (*synchronize)(void *dev);
+
+    /* Kernels: a table owned by the plugin, valid while the device lives. */
+    px_status (*get_kernels)(void *dev, const px_kernel **out_kernels, int32_t *out_count);
+
+    /* Optional whole-subgraph execution (NPUs). */
+    px_status (*claim)(void *dev, const px_subgraph_desc *sub, px_claim_result *out);
+    px_status (*compile)(void *dev, const px_subgraph_desc *sub, const int32_t *node_idx,
+                         int32_t n_nodes, void **out_exec);
+    /* Inputs: tensors of the group's external inputs in the order of
+     * first use; outputs: the group's values used outside it. */
+    px_status (*execute)(void *dev, void *exec, const px_tensor *inputs, int32_t n_inputs,
+                         const px_tensor *outputs, int32_t n_outputs);
+    void (*exec_free)(void *dev, void *exec);
+} px_device_ops;
+
+/* ---- the plugin ---------------------------------------------------------- */
+
+typedef enum px_plugin_kind {
+    PX_PLUGIN_DEVICE = 0,
+    PX_PLUGIN_FORMAT = 1
+} px_plugin_kind;
+
+typedef struct px_probe_result {
+    uint32_t struct_size;
+    int32_t n_devices;   /* devices this plugin can create here (0: none) */
+    int32_t score;       /* higher wins among plugins with the same name  */
+    char detail[128];    /* e.g. "avx512 vnni" or why no device is there  */
+} px_probe_result;
+
+/* Format plugins (GGUF, ONNX) implement this table. */
+typedef struct px_format_ops {
+    uint32_t struct_size;
+    /* Score how well this plugin reads the file (0 = not at all), from the
+     * first bytes of the file. */
+    int32_t (*probe_file)(const char *path, const void *head, size_t head_len);
+    /* Import: build a graph (with constants pointing into memory the plugin
+     * keeps mapped) and return an opaque model handle that owns it. */
+    px_status (*import)(const px_host_api *host, const char *path, void **out_model,
+                        px_graph **out_graph);
+    void (*model_free)(void *model);
+} px_format_ops;
+
+typedef struct px_plugin {
+    uint32_t struct_size;
+    uint32_t abi_major;     /* PX_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;     /* PX_ABI_MINOR the plugin was built with */
+    px_plugin_kind kind;
+    const char *name;       /* "cpu", "opencl": the name used in ini files */
+    const char *version;    /* the plugin's own version string */
+    /* Cheap and free of side effects: no device contexts, no allocation the
+     * host can see. May be called several times. */
+    px_status (*probe)(px_probe_result *out);
+    /* Heavy set-up. `config` is the ini section [plugin.<name>] (may be
+     * empty, never NULL). */
+    px_status (*device_create)(int32_t index, const px_config_section *config, void **out_dev);
+    void (*device_destroy)(void *dev);
+    const px_device_ops *device_ops;  /* NULL for format plugins */
+    const px_format_ops *format_ops;  /* NULL for device plugins */
+} px_plugin;
+
+/* The one exported symbol. The host passes its ABI version and API table
+ * (valid until the plugin is unloaded). A plugin that cannot work with the
+ * host's version returns PX_ERR_ABI; otherwise it stores its table (static
+ * storage) in *out and returns PX_OK. The host then checks the versions in
+ * the table too. */
+typedef px_status (*px_plugin_query_fn)(uint32_t host_abi_major, uint32_t host_abi_minor,
+                                        const px_host_api *host, const px_plugin **out);
+#define PX_PLUGIN_QUERY_SYMBOL "plexus_plugin_query"
+
+#ifdef __cplusplus
+}
+#endif
+#endif
