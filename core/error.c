@@ -29,13 +29,15 @@ px_status px_set_error(px_status status, const char *fmt, ...) {
 }
 
 void px_error_prefix(const char *fmt, ...) {
-    char prefix[PX_ERROR_MAX], old[PX_ERROR_MAX];
+    char prefix[PX_ERROR_MAX / 2], old[PX_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, px_error_buf, sizeof old);
-    snprintf(px_error_buf, sizeof px_error_buf, "%s: %s", prefix, old);
+    int n = snprintf(px_error_buf, sizeof px_error_buf, "%s: ", prefix);
+    if (n > 0 && (size_t)n < sizeof px_error_buf)
+        snprintf(px_error_buf + n, sizeof px_error_buf - (size_t)n, "%.*s", (int)(sizeof px_error_buf - (size_t)n - 1), old);
 }
 
 const char *px_status_name(px_status s) {
@@ -88,7 +90,8 @@ void *px_realloc_array(void *p, size_t n, size_t size) {
         px_set_error(PX_ERR_NO_MEMORY, "allocation size overflow");
         return NULL;
     }
-    void *q = realloc(p, n * size ? n * size : 1);
+    size_t bytes = n * size;
+    void *q = realloc(p, bytes ? bytes : 1);
     if (!q) px_set_error(PX_ERR_NO_MEMORY, "out of memory allocating %zu bytes", n * size);
     return q;
 }

@@ -1,0 +1,100 @@
+/* plexus — the command-line front end. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: plexus <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  devices     list plugins, devices and kernels (--json for machine-readable output)\n"
+            "\n"
+            "common options:\n"
+            "  --config FILE.ini   deployment config (see docs/config.md)\n"
+            "  --plugin-dir DIRS   colon-separated plugin folders (overrides PLEXUS_PLUGIN_PATH)\n"
+            "  -t, --threads N     worker threads\n"
+            "  -v, --verbose       log plugin search and scheduling to stderr\n"
+            "  --version           print the version\n");
+}
+
+int px_cli_common_arg(px_cli_common *c, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    const char *val = NULL;
+#define TAKE()                                                           \
+    do {                                                                 \
+        if (*i + 1 >= argc) {                                            \
+            fprintf(stderr, "plexus: option %s needs a value\n", a);     \
+            return -1;                                                   \
+        }                                                                \
+        val = argv[++*i];                                                \
+    } while (0)
+    if (strcmp(a, "--config") == 0 || strcmp(a, "-C") == 0) {
+        TAKE();
+        c->config = val;
+        return 1;
+    }
+    if (strcmp(a, "--plugin-dir") == 0) {
+        TAKE();
+        c->plugin_dir = val;
+        return 1;
+    }
+    if (strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) {
+        TAKE();
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || n < 1 || n > 512) {
+            fprintf(stderr, "plexus: %s expects a thread count 1..512, got '%s'\n", a, val);
+            return -1;
+        }
+        c->threads = (int32_t)n;
+        return 1;
+    }
+    if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+        c->verbose = 1;
+        return 1;
+    }
+    if (strcmp(a, "--json") == 0) {
+        c->json = 1;
+        return 1;
+    }
+#undef TAKE
+    return 0;
+}
+
+px_context *px_cli_context(const px_cli_common *c) {
+    px_context_options o = px_context_options_default();
+    o.config_path = c->config;
+    o.plugin_dir = c->plugin_dir;
+    o.n_threads = c->threads;
+    o.verbose = c->verbose;
+    px_context *ctx = NULL;
+    px_status st = px_context_create(&o, &ctx);
+    if (st != PX_OK) {
+        fprintf(stderr, "plexus: %s\n", px_last_error());
+        return NULL;
+    }
+    return ctx;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("plexus %s (plugin ABI %u.%u)\n", px_version(), PX_ABI_MAJOR, PX_ABI_MINOR);
+        return 0;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "devices") == 0) return px_cmd_devices(argc - 1, argv + 1);
+    fprintf(stderr, "plexus: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
