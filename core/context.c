@@ -36,6 +36,7 @@ px_status px_context_create(const px_context_options *opts, px_context **out) {
         free(ctx);
         return st;
     }
+    if (ctx->cfg->log_level >= 0 && !ctx->verbose) px_log_threshold = ctx->cfg->log_level;
     int32_t threads = o.n_threads > 0 ? o.n_threads : ctx->cfg->threads > 0 ? ctx->cfg->threads : default_threads();
     st = px_pool_create(threads, &ctx->pool);
     if (st == PX_OK) st = px_loader_run(ctx, o.plugin_dir);

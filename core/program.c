@@ -156,14 +156,16 @@ px_status px_program_create(px_context *ctx, const px_graph *graph, const px_pro
     if (!p) return PX_ERR_NO_MEMORY;
     p->ctx = ctx;
     if ((st = px_sched_lower(p, graph, &o)) == PX_OK && (st = px_sched_place(p, &o)) == PX_OK &&
-        (st = px_plan_memory(p)) == PX_OK && (st = allocate(p)) == PX_OK)
-        st = prepare_kernels(p);
+        (st = px_plan_memory(p)) == PX_OK && (st = allocate(p)) == PX_OK && (st = prepare_kernels(p)) == PX_OK)
+        st = px_sched_compile_units(p);
     if (st == PX_OK) {
         int32_t max_args = 1;
         for (int32_t i = 0; i < p->g->n_nodes; i++) {
             int32_t a = p->g->nodes[i].n_in + p->g->nodes[i].n_out;
             if (a > max_args) max_args = a;
         }
+        for (int32_t k = 0; k < p->n_segs; k++)
+            if (p->segs[k].n_uin + p->segs[k].n_uout > max_args) max_args = p->segs[k].n_uin + p->segs[k].n_uout;
         p->max_args = max_args;
         p->targs = px_calloc((size_t)max_args, sizeof *p->targs);
         p->sym_values = px_calloc((size_t)(p->g->n_syms ? p->g->n_syms : 1), sizeof *p->sym_values);
@@ -184,6 +186,7 @@ px_status px_program_create(px_context *ctx, const px_graph *graph, const px_pro
 
 void px_program_destroy(px_program *p) {
     if (!p) return;
+    px_sched_free_units(p);
     for (int32_t i = 0; i < p->n_nodes; i++) {
         px_prog_node *pn = &p->nodes[i];
         if (pn->op_state && pn->kernel && pn->kernel->release)
@@ -376,6 +379,17 @@ px_status px_program_run(px_program *p) {
         px_prog_device *d = &p->devs[sg->dev];
         for (int32_t x = sg->first_transfer; x < sg->first_transfer + sg->n_transfers && st == PX_OK; x++)
             st = do_transfer(p, &p->xfers[x]);
+        if (sg->exec) {
+            if (st) break;
+            for (int32_t j = 0; j < sg->n_uin; j++) make_tensor(p, sg->uin[j], sg->dev, &p->targs[j]);
+            for (int32_t j = 0; j < sg->n_uout; j++) make_tensor(p, sg->uout[j], sg->dev, &p->targs[sg->n_uin + j]);
+            px_clear_error();
+            st = d->rec->ops->execute(d->rec->dev, sg->exec, p->targs, sg->n_uin, p->targs + sg->n_uin, sg->n_uout);
+            if (st)
+                st = px_set_error(st, "device %s: executing nodes %d..%d failed: %s", d->rec->id, sg->first,
+                                  sg->first + sg->count - 1, px_last_error());
+            continue;
+        }
         for (int32_t i = sg->first; i < sg->first + sg->count && st == PX_OK; i++) {
             px_prog_node *pn = &p->nodes[i];
             if (pn->dev < 0) continue;
@@ -461,7 +475,7 @@ void px_program_print(const px_program *p, FILE *f) {
             const px_prog_node *pn = &p->nodes[i];
             const px_node_rec *n = &p->g->nodes[i];
             fprintf(f, "  [%d] %s '%s' %s\n", i, px_op_name(n->op), n->name,
-                    pn->dev < 0 ? "(alias, no kernel)" : pn->kernel->name);
+                    pn->dev < 0 ? "(alias, no kernel)" : pn->kernel ? pn->kernel->name : "(compiled unit)");
         }
     }
     for (int32_t s = 0; s < p->n_devs; s++) {

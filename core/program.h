@@ -35,6 +35,11 @@ typedef struct px_segment {
     int32_t dev;        /* program device slot */
     int32_t first, count;   /* node range in exec order (indices into p->order) */
     int32_t first_transfer, n_transfers;
+    /* Graph-mode devices: the compiled unit (NULL for kernel segments),
+     * its external inputs and its outputs (see px_device_ops.execute). */
+    void *exec;
+    int32_t n_uin, n_uout;
+    px_value *uin, *uout;
 } px_segment;
 
 typedef struct px_prog_node {
@@ -78,6 +83,13 @@ struct px_program {
     int32_t n_segs;
     px_transfer *xfers;
     int32_t n_xfers;
+    /* Graph-mode devices: the subgraph handed to claim/compile and the
+     * claimed group of each node per slot (-1: not claimed). */
+    px_subgraph_desc sub;
+    px_node_desc *sub_nodes;
+    int32_t *sub_node_ids, *sub_in_off, *sub_out_off;
+    px_value *sub_in, *sub_out;
+    int32_t *claimed[PX_MAX_PROGRAM_DEVICES];
 
     int64_t *sym_values;
     int64_t *ne;            /* [value * PX_MAX_DIMS] current shapes */
@@ -93,6 +105,10 @@ struct px_program {
 /* scheduler.c */
 px_status px_sched_lower(px_program *p, const px_graph *src, const px_program_options *o);
 px_status px_sched_place(px_program *p, const px_program_options *o);
+/* Compile the units of graph-mode segments (after px_plan_memory is not
+ * needed: units only depend on the schedule). */
+px_status px_sched_compile_units(px_program *p);
+void px_sched_free_units(px_program *p);
 /* Fill desc/vdesc of a program node from the lowered graph. */
 px_status px_sched_make_desc(const px_graph *g, int32_t node, px_node_desc *desc, px_value_desc **vdesc);
 

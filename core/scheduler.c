@@ -304,17 +304,99 @@ static uint64_t node_const_bytes(const px_program *p, const px_node_rec *n, int3
     return b;
 }
 
+/* The whole graph as a px_subgraph_desc, for claim() and compile(). */
+static px_status build_subgraph(px_program *p) {
+    const px_graph *g = p->g;
+    int32_t nn = g->n_nodes, ni = 0, no = 0;
+    for (int32_t i = 0; i < nn; i++) {
+        ni += g->nodes[i].n_in;
+        no += g->nodes[i].n_out;
+    }
+    p->sub_nodes = px_calloc((size_t)(nn ? nn : 1), sizeof *p->sub_nodes);
+    p->sub_node_ids = px_calloc((size_t)(nn ? nn : 1), sizeof *p->sub_node_ids);
+    p->sub_in_off = px_calloc((size_t)nn + 1, sizeof *p->sub_in_off);
+    p->sub_out_off = px_calloc((size_t)nn + 1, sizeof *p->sub_out_off);
+    p->sub_in = px_calloc((size_t)(ni ? ni : 1), sizeof *p->sub_in);
+    p->sub_out = px_calloc((size_t)(no ? no : 1), sizeof *p->sub_out);
+    if (!p->sub_nodes || !p->sub_node_ids || !p->sub_in_off || !p->sub_out_off || !p->sub_in || !p->sub_out)
+        return PX_ERR_NO_MEMORY;
+    ni = no = 0;
+    for (int32_t i = 0; i < nn; i++) {
+        const px_node_rec *n = &g->nodes[i];
+        p->sub_nodes[i] = p->nodes[i].desc;
+        p->sub_node_ids[i] = i;
+        p->sub_in_off[i] = ni;
+        p->sub_out_off[i] = no;
+        for (int32_t j = 0; j < n->n_in; j++) p->sub_in[ni++] = n->in[j];
+        for (int32_t j = 0; j < n->n_out; j++) p->sub_out[no++] = n->out[j];
+    }
+    p->sub_in_off[nn] = ni;
+    p->sub_out_off[nn] = no;
+    p->sub = (px_subgraph_desc){
+        .struct_size = sizeof(px_subgraph_desc),
+        .n_nodes = nn,
+        .nodes = p->sub_nodes,
+        .node_ids = p->sub_node_ids,
+        .input_ids = p->sub_in,
+        .input_off = p->sub_in_off,
+        .output_ids = p->sub_out,
+        .output_off = p->sub_out_off,
+    };
+    return PX_OK;
+}
+
+/* Ask every graph-mode device which nodes it takes. */
+static px_status claim_nodes(px_program *p) {
+    int any = 0;
+    for (int32_t s = 0; s < p->n_devs; s++) any |= p->devs[s].rec->graph_mode;
+    if (!any) return PX_OK;
+    px_status st = build_subgraph(p);
+    if (st) return st;
+    int32_t nn = p->g->n_nodes;
+    const char **reasons = px_calloc((size_t)(nn ? nn : 1), sizeof *reasons);
+    if (!reasons) return PX_ERR_NO_MEMORY;
+    for (int32_t s = 0; s < p->n_devs && st == PX_OK; s++) {
+        px_device_rec *d = p->devs[s].rec;
+        if (!d->graph_mode) continue;
+        p->claimed[s] = px_malloc((size_t)(nn ? nn : 1) * sizeof *p->claimed[s]);
+        if (!p->claimed[s]) {
+            st = PX_ERR_NO_MEMORY;
+            break;
+        }
+        for (int32_t i = 0; i < nn; i++) {
+            p->claimed[s][i] = -1;
+            reasons[i] = NULL;
+        }
+        px_claim_result r = {.struct_size = sizeof r, .group_of_node = p->claimed[s], .reason = reasons};
+        px_clear_error();
+        st = d->ops->claim(d->dev, &p->sub, &r);
+        if (st) {
+            st = px_set_error(st, "device %s: claim failed: %s", d->id, px_last_error());
+            break;
+        }
+        for (int32_t i = 0; i < nn; i++)
+            if (p->claimed[s][i] < 0 && reasons[i])
+                px_log(PX_LOG_DEBUG, "scheduler", "%s refused node '%s': %s", d->id, p->g->nodes[i].name, reasons[i]);
+    }
+    free(reasons);
+    return st;
+}
+
 static px_status place_nodes(px_program *p, const px_program_options *o) {
     const px_graph *g = p->g;
     int32_t n_groups = g_max_group(g) + 1, offload = offload_setting(p, o);
     int32_t cand[PX_MAX_PROGRAM_DEVICES * 2];
     for (int32_t i = 0; i < g->n_nodes; i++) {
+        p->nodes[i].node = i;
+        p->nodes[i].dev = -1;
+        px_status st = px_sched_make_desc(g, i, &p->nodes[i].desc, &p->nodes[i].vdesc);
+        if (st) return st;
+    }
+    px_status cst = claim_nodes(p);
+    if (cst) return cst;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
         const px_node_rec *n = &g->nodes[i];
         px_prog_node *pn = &p->nodes[i];
-        pn->node = i;
-        pn->dev = -1;
-        px_status st = px_sched_make_desc(g, i, &pn->desc, &pn->vdesc);
-        if (st) return st;
         if (n->op == PX_OP_RESHAPE) continue;
         px_value states[2];
         int32_t ns = writes_state(g, n, states);
@@ -325,8 +407,12 @@ static px_status place_nodes(px_program *p, const px_program_options *o) {
         for (int32_t c = 0; c < nc && pn->dev < 0; c++) {
             int32_t s = cand[c];
             if (forced >= 0 && s != forced) continue;
-            const px_kernel *k = select_kernel(p, s, &pn->desc);
-            if (!k) continue;
+            const px_kernel *k = NULL;
+            if (p->devs[s].rec->graph_mode) {
+                if (p->claimed[s][i] < 0) continue;
+            } else if (!(k = select_kernel(p, s, &pn->desc))) {
+                continue;
+            }
             uint64_t add = node_const_bytes(p, n, s);
             px_prog_device *d = &p->devs[s];
             if (d->budget && d->const_bytes + add > d->budget) {
@@ -402,7 +488,9 @@ static px_status cut_segments(px_program *p) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         px_prog_node *pn = &p->nodes[i];
         if (pn->dev < 0) continue;
-        if (!cur || cur->dev != pn->dev) {
+        int new_unit = cur && p->devs[pn->dev].rec->graph_mode && cur->dev == pn->dev &&
+                       p->claimed[pn->dev][i] != p->claimed[pn->dev][cur->first];
+        if (!cur || cur->dev != pn->dev || new_unit) {
             cur = &p->segs[p->n_segs++];
             cur->dev = pn->dev;
             cur->first = i;
@@ -468,4 +556,72 @@ px_status px_sched_place(px_program *p, const px_program_options *o) {
     for (int32_t v = 0; v < g->n_values; v++)
         if (p->root[v] == v && p->home[v] >= 0) px_prog_loc(p, v, p->home[v])->valid = 1;
     return PX_OK;
+}
+
+/* ---- graph-mode units ----------------------------------------------------------------- */
+
+static int in_unit(const px_segment *sg, int32_t node) { return node >= sg->first && node < sg->first + sg->count; }
+
+static px_status unit_io(px_program *p, px_segment *sg) {
+    const px_graph *g = p->g;
+    int32_t cap = 0;
+    for (int32_t i = sg->first; i < sg->first + sg->count; i++) cap += g->nodes[i].n_in + g->nodes[i].n_out;
+    sg->uin = px_calloc((size_t)(cap ? cap : 1), sizeof *sg->uin);
+    sg->uout = px_calloc((size_t)(cap ? cap : 1), sizeof *sg->uout);
+    if (!sg->uin || !sg->uout) return PX_ERR_NO_MEMORY;
+    for (int32_t i = sg->first; i < sg->first + sg->count; i++) {
+        const px_node_rec *n = &g->nodes[i];
+        for (int32_t j = 0; j < n->n_in; j++) {
+            px_value v = n->in[j];
+            if (v == PX_NONE || (g->values[v].producer >= 0 && in_unit(sg, g->values[v].producer))) continue;
+            int dup = 0;
+            for (int32_t k = 0; k < sg->n_uin; k++) dup |= sg->uin[k] == v;
+            if (!dup) sg->uin[sg->n_uin++] = v;
+        }
+        for (int32_t j = 0; j < n->n_out; j++) {
+            px_value v = n->out[j];
+            int used = g->values[v].kind == PX_VALUE_OUTPUT;
+            for (int32_t k = sg->first + sg->count; k < g->n_nodes && !used; k++)
+                for (int32_t m = 0; m < g->nodes[k].n_in; m++) used |= g->nodes[k].in[m] == v;
+            if (used) sg->uout[sg->n_uout++] = v;
+        }
+    }
+    return PX_OK;
+}
+
+px_status px_sched_compile_units(px_program *p) {
+    for (int32_t k = 0; k < p->n_segs; k++) {
+        px_segment *sg = &p->segs[k];
+        px_device_rec *d = p->devs[sg->dev].rec;
+        if (!d->graph_mode) continue;
+        px_status st = unit_io(p, sg);
+        if (st) return st;
+        int32_t *idx = px_calloc((size_t)sg->count, sizeof *idx);
+        if (!idx) return PX_ERR_NO_MEMORY;
+        for (int32_t i = 0; i < sg->count; i++) idx[i] = sg->first + i;
+        px_clear_error();
+        st = d->ops->compile(d->dev, &p->sub, idx, sg->count, sg->uin, sg->n_uin, sg->uout, sg->n_uout, &sg->exec);
+        free(idx);
+        if (st || !sg->exec)
+            return px_set_error(st ? st : PX_ERR_DEVICE, "device %s: compiling nodes %d..%d failed: %s", d->id,
+                                sg->first, sg->first + sg->count - 1, px_last_error());
+    }
+    return PX_OK;
+}
+
+void px_sched_free_units(px_program *p) {
+    for (int32_t k = 0; k < p->n_segs; k++) {
+        px_segment *sg = &p->segs[k];
+        px_device_rec *d = p->devs[sg->dev].rec;
+        if (sg->exec && d->ops->exec_free) d->ops->exec_free(d->dev, sg->exec);
+        free(sg->uin);
+        free(sg->uout);
+    }
+    for (int32_t s = 0; s < PX_MAX_PROGRAM_DEVICES; s++) free(p->claimed[s]);
+    free(p->sub_nodes);
+    free(p->sub_node_ids);
+    free(p->sub_in_off);
+    free(p->sub_out_off);
+    free(p->sub_in);
+    free(p->sub_out);
 }

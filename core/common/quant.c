@@ -65,7 +65,7 @@ static inline float signed_absmax(const float *x, int n, float *out_amax) {
 
 /* ---- Q4_0: f16 d; u8 qs[16] -------------------------------------------- */
 
-void px_dequantize_row_q4_0(const void *src, float *dst, int64_t n) {
+void px_dequantize_row_q4_0(const void *restrict src, float *restrict dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 18, dst += PX_QK) {
         const float d = load_f16(b);
@@ -79,7 +79,7 @@ void px_dequantize_row_q4_0(const void *src, float *dst, int64_t n) {
     }
 }
 
-void px_quantize_row_q4_0(const float *src, void *dst, int64_t n) {
+void px_quantize_row_q4_0(const float *restrict src, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 18, src += PX_QK) {
         float amax;
@@ -97,7 +97,7 @@ void px_quantize_row_q4_0(const float *src, void *dst, int64_t n) {
 
 /* ---- Q4_1: f16 d, m; u8 qs[16] ----------------------------------------- */
 
-void px_dequantize_row_q4_1(const void *src, float *dst, int64_t n) {
+void px_dequantize_row_q4_1(const void *restrict src, float *restrict dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 20, dst += PX_QK) {
         const float d = load_f16(b);
@@ -121,7 +121,7 @@ static inline void block_minmax(const float *x, int n, float *out_min, float *ou
     *out_max = mx;
 }
 
-void px_quantize_row_q4_1(const float *src, void *dst, int64_t n) {
+void px_quantize_row_q4_1(const float *restrict src, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 20, src += PX_QK) {
         float mn, mx;
@@ -148,7 +148,7 @@ static inline void store_u32_le(uint8_t *p, uint32_t v) {
     for (int k = 0; k < 4; k++) p[k] = (uint8_t)(v >> (8 * k));
 }
 
-void px_dequantize_row_q5_0(const void *src, float *dst, int64_t n) {
+void px_dequantize_row_q5_0(const void *restrict src, float *restrict dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 22, dst += PX_QK) {
         const float d = load_f16(b);
@@ -163,7 +163,7 @@ void px_dequantize_row_q5_0(const void *src, float *dst, int64_t n) {
     }
 }
 
-void px_quantize_row_q5_0(const float *src, void *dst, int64_t n) {
+void px_quantize_row_q5_0(const float *restrict src, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 22, src += PX_QK) {
         float amax;
@@ -185,7 +185,7 @@ void px_quantize_row_q5_0(const float *src, void *dst, int64_t n) {
 
 /* ---- Q5_1: f16 d, m; u8 qh[4]; u8 qs[16] ------------------------------- */
 
-void px_dequantize_row_q5_1(const void *src, float *dst, int64_t n) {
+void px_dequantize_row_q5_1(const void *restrict src, float *restrict dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 24, dst += PX_QK) {
         const float d = load_f16(b);
@@ -201,7 +201,7 @@ void px_dequantize_row_q5_1(const void *src, float *dst, int64_t n) {
     }
 }
 
-void px_quantize_row_q5_1(const float *src, void *dst, int64_t n) {
+void px_quantize_row_q5_1(const float *restrict src, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 24, src += PX_QK) {
         float mn, mx;
@@ -224,7 +224,7 @@ void px_quantize_row_q5_1(const float *src, void *dst, int64_t n) {
 
 /* ---- Q8_0: f16 d; i8 qs[32] -------------------------------------------- */
 
-void px_dequantize_row_q8_0(const void *src, float *dst, int64_t n) {
+void px_dequantize_row_q8_0(const void *restrict src, float *restrict dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 34, dst += PX_QK) {
         const float d = load_f16(b);
@@ -233,7 +233,7 @@ void px_dequantize_row_q8_0(const void *src, float *dst, int64_t n) {
     }
 }
 
-void px_quantize_row_q8_0(const float *src, void *dst, int64_t n) {
+void px_quantize_row_q8_0(const float *restrict src, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 34, src += PX_QK) {
         float amax = 0.0f;
@@ -253,7 +253,7 @@ void px_quantize_row_q8_0(const float *src, void *dst, int64_t n) {
 
 /* ---- IQ4_NL: f16 d; u8 qs[16] (codebook indices) ------------------------ */
 
-void px_dequantize_row_iq4_nl(const void *src, float *dst, int64_t n) {
+void px_dequantize_row_iq4_nl(const void *restrict src, float *restrict dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 18, dst += PX_QK) {
         const float d = load_f16(b);
@@ -265,15 +265,16 @@ void px_dequantize_row_iq4_nl(const void *src, float *dst, int64_t n) {
     }
 }
 
+/* Midpoints between neighbouring codebook entries. */
+static const float iq4nl_mids[15] = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                                     7.0f,    19.0f,  31.5f,  45.5f,  61.0f,  79.0f,  101.0f};
+
 /* Index of the codebook entry nearest to v (the lower one on a tie; NaN
- * gives 0). The codebook is sorted, so a binary search over midpoints. */
+ * gives 0): a binary search over the midpoints. */
 static inline int iq4nl_nearest(float v) {
     int lo = 0;
-    for (int step = 8; step > 0; step >>= 1) {
-        const int k = lo + step;
-        const float mid = 0.5f * (float)(px_iq4nl_values[k - 1] + px_iq4nl_values[k]);
-        if (v > mid) lo = k;
-    }
+    for (int step = 8; step > 0; step >>= 1)
+        if (v > iq4nl_mids[lo + step - 1]) lo += step;
     return lo;
 }
 
@@ -286,7 +287,7 @@ static float iq4nl_fit(const float *x, const float *w) {
     if (!(amax > 1e-30f) || !(amax <= 3.0e38f)) return amax > 1e-30f ? max / -127.0f : 0.0f;
     float best_d = max / -127.0f, best_gain = -1.0f;
     for (int side = 0; side < 2; side++) {
-        for (int t = -7; t <= 7; t++) {
+        for (int t = -6; t <= 6; t += 2) {
             /* side 0: max -> around -127 (index 0); side 1: around +113 */
             const float target = side == 0 ? -127.0f + (float)t : 113.0f + (float)t;
             const float id = target / max;
@@ -308,7 +309,7 @@ static float iq4nl_fit(const float *x, const float *w) {
     return best_d;
 }
 
-void px_quantize_row_iq4_nl(const float *src, void *dst, int64_t n) {
+void px_quantize_row_iq4_nl(const float *restrict src, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK; i++, b += 18, src += PX_QK) {
         float w[PX_QK];

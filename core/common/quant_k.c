@@ -26,6 +26,18 @@
 
 static inline float load_f16(const uint8_t *p) { return px_f16_to_f32((uint16_t)(p[0] | (p[1] << 8))); }
 
+/* Nearest integer (ties to even) of v clamped to [lo, hi]; NaN gives lo.
+ * Inline and free of libm calls: the scale searches call it a lot. Adding
+ * 1.5 * 2^23 leaves the rounded value in the low mantissa bits. */
+static inline int nearest_clamp(float v, int lo, int hi) {
+    if (!(v > (float)lo)) return lo;
+    if (v >= (float)hi) return hi;
+    const float t = v + 12582912.0f;
+    uint32_t u;
+    memcpy(&u, &t, sizeof u);
+    return (int)(u & 0x7fffffu) - 0x400000;
+}
+
 /* ---- scale searches -------------------------------------------------------- */
 
 /* Fit x[0..n) ~ s*q + b with q in [0, nmax], s >= 0, b <= 0, minimising
@@ -50,11 +62,11 @@ static float fit_affine(const float *x, const float *w, int n, int nmax, uint8_t
     }
     float best_s = (hi - lo) / (float)nmax, best_b = lo, best_err = -1.0f;
     uint8_t Lt[32];
-    for (int step = -10; step <= 10; step++) {
-        const float iscale = ((float)nmax + 0.1f * (float)step) / (hi - lo);
+    for (int step = -5; step <= 5; step++) {
+        const float iscale = ((float)nmax + 0.15f * (float)step) / (hi - lo);
         float swq = 0.0f, swqq = 0.0f, swqx = 0.0f;
         for (int i = 0; i < n; i++) {
-            const int q = px_round_clamp((x[i] - lo) * iscale, 0, nmax);
+            const int q = nearest_clamp((x[i] - lo) * iscale, 0, nmax);
             Lt[i] = (uint8_t)q;
             swq += w[i] * (float)q;
             swqq += w[i] * (float)(q * q);
@@ -82,7 +94,7 @@ static float fit_affine(const float *x, const float *w, int n, int nmax, uint8_t
         }
     }
     if (best_err < 0.0f) { /* no fit: plain min/max grid */
-        for (int i = 0; i < n; i++) L[i] = (uint8_t)px_round_clamp((x[i] - lo) / best_s, 0, nmax);
+        for (int i = 0; i < n; i++) L[i] = (uint8_t)nearest_clamp((x[i] - lo) / best_s, 0, nmax);
     }
     *out_m = -best_b;
     return best_s;
@@ -103,14 +115,14 @@ static float fit_symmetric(const float *x, const float *w, int n, int nmax) {
     if (!(amax <= 3.0e38f)) return max / (float)-nmax;
     float best_s = max / (float)-nmax, best_gain = -1.0f;
     for (int side = 0; side < 2; side++) {
-        for (int step = -8; step <= 8; step++) {
+        for (int step = -5; step <= 5; step++) {
             /* side 0: max -> -nmax (the longer end); side 1: max -> nmax-1 */
-            const float target = side == 0 ? -(float)nmax + 0.1f * (float)step
-                                           : (float)(nmax - 1) + 0.1f * (float)step;
+            const float target = side == 0 ? -(float)nmax + 0.15f * (float)step
+                                           : (float)(nmax - 1) + 0.15f * (float)step;
             const float iscale = target / max;
             float sxl = 0.0f, sll = 0.0f;
             for (int i = 0; i < n; i++) {
-                const int l = px_round_clamp(x[i] * iscale, -nmax, nmax - 1);
+                const int l = nearest_clamp(x[i] * iscale, -nmax, nmax - 1);
                 sxl += w[i] * x[i] * (float)l;
                 sll += w[i] * (float)(l * l);
             }
@@ -143,7 +155,7 @@ static float quantize_scales_unsigned(const float *v, int n, int qmax, uint8_t *
         if (v[i] > vmax) vmax = v[i];
     const float d = px_store_f16_le(p, vmax / (float)qmax);
     const float id = d > 0.0f ? 1.0f / d : 0.0f;
-    for (int i = 0; i < n; i++) out[i] = (uint8_t)px_round_clamp(v[i] * id, 0, qmax);
+    for (int i = 0; i < n; i++) out[i] = (uint8_t)nearest_clamp(v[i] * id, 0, qmax);
     return d;
 }
 
@@ -153,7 +165,7 @@ static float quantize_scales_unsigned(const float *v, int n, int qmax, uint8_t *
 static void quantize_affine_superblock(const float *x, int gs, int nmax, int smax, uint8_t *L,
                                        uint8_t *sc, uint8_t *mn, uint8_t *pd, uint8_t *pdmin) {
     const int ng = PX_QK_K / gs;
-    float scales[16], mins[16], w[32];
+    float scales[16] = {0}, mins[16] = {0}, w[32];
     for (int g = 0; g < ng; g++) {
         make_weights(x + g * gs, gs, w);
         scales[g] = fit_affine(x + g * gs, w, gs, nmax, L + g * gs, &mins[g]);
@@ -165,7 +177,7 @@ static void quantize_affine_superblock(const float *x, int gs, int nmax, int sma
         const float dm = dmin * (float)mn[g];
         for (int i = 0; i < gs; i++) {
             const float v = x[g * gs + i];
-            L[g * gs + i] = ds != 0.0f ? (uint8_t)px_round_clamp((v + dm) / ds, 0, nmax) : 0;
+            L[g * gs + i] = ds != 0.0f ? (uint8_t)nearest_clamp((v + dm) / ds, 0, nmax) : 0;
         }
     }
 }
@@ -187,11 +199,11 @@ static void quantize_symmetric_superblock(const float *x, int nmax, int smax, ui
     const float d = px_store_f16_le(pd, amax > 0.0f ? max / (float)-smax : 0.0f);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     for (int g = 0; g < 16; g++) {
-        sc[g] = px_round_clamp(scales[g] * id, -smax, smax - 1);
+        sc[g] = nearest_clamp(scales[g] * id, -smax, smax - 1);
         const float ds = d * (float)sc[g];
         for (int i = 0; i < 16; i++) {
             const float v = x[16 * g + i];
-            const int l = ds != 0.0f ? px_round_clamp(v / ds, -nmax, nmax - 1) : 0;
+            const int l = ds != 0.0f ? nearest_clamp(v / ds, -nmax, nmax - 1) : 0;
             L[16 * g + i] = (uint8_t)(l + nmax);
         }
     }
@@ -207,7 +219,7 @@ static void pack_2bit(const uint8_t *L, uint8_t *q) {
 
 /* ---- Q2_K: u8 scales[16]; u8 qs[64]; f16 d, dmin (84 bytes) -------------- */
 
-void px_dequantize_row_q2_k(const void *src, float *y, int64_t n) {
+void px_dequantize_row_q2_k(const void *restrict src, float *restrict y, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 84) {
         const uint8_t *scales = b, *q = b + 16;
@@ -227,7 +239,7 @@ void px_dequantize_row_q2_k(const void *src, float *y, int64_t n) {
     }
 }
 
-void px_quantize_row_q2_k(const float *x, void *dst, int64_t n) {
+void px_quantize_row_q2_k(const float *restrict x, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 84, x += PX_QK_K) {
         uint8_t L[PX_QK_K], sc[16], mn[16];
@@ -239,7 +251,7 @@ void px_quantize_row_q2_k(const float *x, void *dst, int64_t n) {
 
 /* ---- Q3_K: u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d (110 bytes) ----- */
 
-void px_dequantize_row_q3_k(const void *src, float *y, int64_t n) {
+void px_dequantize_row_q3_k(const void *restrict src, float *restrict y, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 110) {
         const uint8_t *hm = b, *q = b + 32, *scales = b + 96;
@@ -260,7 +272,7 @@ void px_dequantize_row_q3_k(const void *src, float *y, int64_t n) {
     }
 }
 
-void px_quantize_row_q3_k(const float *x, void *dst, int64_t n) {
+void px_quantize_row_q3_k(const float *restrict x, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 110, x += PX_QK_K) {
         uint8_t L[PX_QK_K];
@@ -297,7 +309,7 @@ static void pack_scale_min_k(const uint8_t *sc, const uint8_t *mn, uint8_t *s) {
     }
 }
 
-void px_dequantize_row_q4_k(const void *src, float *y, int64_t n) {
+void px_dequantize_row_q4_k(const void *restrict src, float *restrict y, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 144) {
         const float d = load_f16(b);
@@ -315,7 +327,7 @@ void px_dequantize_row_q4_k(const void *src, float *y, int64_t n) {
     }
 }
 
-void px_quantize_row_q4_k(const float *x, void *dst, int64_t n) {
+void px_quantize_row_q4_k(const float *restrict x, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 144, x += PX_QK_K) {
         uint8_t L[PX_QK_K], sc[8], mn[8];
@@ -329,7 +341,7 @@ void px_quantize_row_q4_k(const float *x, void *dst, int64_t n) {
 
 /* ---- Q5_K: f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] (176 bytes) - */
 
-void px_dequantize_row_q5_k(const void *src, float *y, int64_t n) {
+void px_dequantize_row_q5_k(const void *restrict src, float *restrict y, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 176) {
         const float d = load_f16(b);
@@ -350,7 +362,7 @@ void px_dequantize_row_q5_k(const void *src, float *y, int64_t n) {
     }
 }
 
-void px_quantize_row_q5_k(const float *x, void *dst, int64_t n) {
+void px_quantize_row_q5_k(const float *restrict x, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 176, x += PX_QK_K) {
         uint8_t L[PX_QK_K], sc[8], mn[8];
@@ -369,7 +381,7 @@ void px_quantize_row_q5_k(const float *x, void *dst, int64_t n) {
 
 /* ---- Q6_K: u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d (210 bytes) ------- */
 
-void px_dequantize_row_q6_k(const void *src, float *y, int64_t n) {
+void px_dequantize_row_q6_k(const void *restrict src, float *restrict y, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 210) {
         const float d = load_f16(b + 208);
@@ -391,7 +403,7 @@ void px_dequantize_row_q6_k(const void *src, float *y, int64_t n) {
     }
 }
 
-void px_quantize_row_q6_k(const float *x, void *dst, int64_t n) {
+void px_quantize_row_q6_k(const float *restrict x, void *restrict dst, int64_t n) {
     uint8_t *b = (uint8_t *)dst;
     for (int64_t i = 0; i < n / PX_QK_K; i++, b += 210, x += PX_QK_K) {
         uint8_t L[PX_QK_K];

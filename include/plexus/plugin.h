@@ -223,12 +223,25 @@ typedef struct px_device_ops {
     /* Kernels: a table owned by the plugin, valid while the device lives. */
     px_status (*get_kernels)(void *dev, const px_kernel **out_kernels, int32_t *out_count);
 
-    /* Optional whole-subgraph execution (NPUs). */
+    /* Optional whole-subgraph execution (NPUs). All four or none.
+     * claim: the host passes every node of the (lowered) graph in execution
+     *   order, RESHAPE aliases included; the plugin fills out->group_of_node
+     *   (and may fill out->reason). A node takes the device when it is
+     *   claimed and the device comes first among the node's candidates.
+     * compile: the host hands over one unit: a run of consecutive nodes
+     *   (sub->nodes[node_idx[0..n_nodes-1]], increasing) that all run on this
+     *   device with one group id (RESHAPE nodes inside the run are included),
+     *   with the value ids of its external inputs (every value a unit node
+     *   reads that no unit node produces, in order of first use) and of its
+     *   outputs (values produced in the unit and read after it, by a later
+     *   node or as graph outputs, in order of production).
+     * execute: runs a compiled unit; inputs[i] and outputs[i] are the tensors
+     *   of the ids compile got, in the same order, in this device's memory,
+     *   with this run's shapes. */
     px_status (*claim)(void *dev, const px_subgraph_desc *sub, px_claim_result *out);
     px_status (*compile)(void *dev, const px_subgraph_desc *sub, const int32_t *node_idx,
-                         int32_t n_nodes, void **out_exec);
-    /* Inputs: tensors of the group's external inputs in the order of
-     * first use; outputs: the group's values used outside it. */
+                         int32_t n_nodes, const px_value *input_ids, int32_t n_inputs,
+                         const px_value *output_ids, int32_t n_outputs, void **out_exec);
     px_status (*execute)(void *dev, void *exec, const px_tensor *inputs, int32_t n_inputs,
                          const px_tensor *outputs, int32_t n_outputs);
     void (*exec_free)(void *dev, void *exec);
