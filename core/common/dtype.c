@@ -131,18 +131,17 @@ uint16_t px_f32_to_f16(float f) {
 }
 
 float px_f16_to_f32(uint16_t h) {
-    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    if (e == 0x1f) /* inf; NaN is quieted, as hardware converters do */
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = h & 0x7fffu;
+    if (em >= 0x0400u && em < 0x7c00u) /* normal: rebias the exponent by 112 */
+        return bits_f32(sign | ((em << 13) + 0x38000000u));
+    if (em >= 0x7c00u) { /* inf; NaN is quieted, as hardware converters do */
+        const uint32_t m = em & 0x3ffu;
         return bits_f32(sign | 0x7f800000u | (m ? 0x400000u | (m << 13) : 0u));
-    if (e != 0) return bits_f32(sign | ((e + 112u) << 23) | (m << 13));
-    if (m == 0) return bits_f32(sign);
-    e = 113; /* subnormal: normalise */
-    while (!(m & 0x400u)) {
-        m <<= 1;
-        e--;
     }
-    return bits_f32(sign | (e << 23) | ((m & 0x3ffu) << 13));
+    /* zero or subnormal: m * 2^-24, exact (operands and result are normal
+     * floats, so flush-to-zero modes do not matter) */
+    const float v = (float)em * 0x1p-24f;
+    return sign ? -v : v;
 }
 
 uint16_t px_f32_to_bf16(float f) {

@@ -24,16 +24,20 @@ const int8_t px_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
 
 /* ---- helpers -------------------------------------------------------------- */
 
-float px_load_f16_le(const uint8_t *p) { return px_f16_to_f32((uint16_t)(p[0] | (p[1] << 8))); }
+static inline float load_f16(const uint8_t *p) { return px_f16_to_f32((uint16_t)(p[0] | (p[1] << 8))); }
+
+float px_load_f16_le(const uint8_t *p) { return load_f16(p); }
 
 float px_store_f16_le(uint8_t *p, float f) {
-    uint16_t h = px_f32_to_f16(f);
+    const uint16_t h = px_f32_to_f16(f);
     p[0] = (uint8_t)(h & 0xff);
     p[1] = (uint8_t)(h >> 8);
     return px_f16_to_f32(h);
 }
 
-int px_round_clamp(float v, int lo, int hi) {
+/* Nearest integer (ties away from zero, like roundf) of v clamped to
+ * [lo, hi]; NaN counts as 0. */
+static inline int round_clamp(float v, int lo, int hi) {
     if (v != v) v = 0.0f;
     if (v <= (float)lo) return lo;
     if (v >= (float)hi) return hi;
@@ -46,8 +50,6 @@ static inline int trunc_clamp(float v, int lo, int hi) {
     if (v >= (float)hi) return hi;
     return (int)v;
 }
-
-static inline float load_f16(const uint8_t *p) { return px_f16_to_f32((uint16_t)(p[0] | (p[1] << 8))); }
 
 /* Value of largest magnitude (first one on ties) and its magnitude. */
 static inline float signed_absmax(const float *x, int n, float *out_amax) {
@@ -245,7 +247,7 @@ void px_quantize_row_q8_0(const float *restrict src, void *restrict dst, int64_t
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         px_store_f16_le(b, d);
         for (int j = 0; j < PX_QK; j++) {
-            const int q = px_round_clamp(src[j] * id, -127, 127);
+            const int q = round_clamp(src[j] * id, -127, 127);
             b[2 + j] = (uint8_t)(int8_t)q;
         }
     }

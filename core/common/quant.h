@@ -8,7 +8,8 @@
  * first. The structs below document the layouts for kernels that work on
  * naturally aligned data (blocks in a mapped GGUF file are: tensor data is
  * 32-byte aligned and every block size is even). The reference functions in
- * this header do not rely on that: they accept any alignment.
+ * this header do not rely on that: block data may sit at any address. Float
+ * arrays (the f32 side of every row function) must be naturally aligned.
  *
  * Element order inside one block (x[i] is the i-th value of the block):
  *   Q4_0   x[i] = d * (q[i] - 8),  q[i] = i < 16 ? qs[i] & 15 : qs[i-16] >> 4
@@ -148,7 +149,8 @@ static inline int px_q3k_scale(const uint8_t *scales, int g) {
 /* ---- row functions ------------------------------------------------------ */
 
 /* A row function converts `n` elements; for block types `n` must be a
- * multiple of the block size (not checked by the per-type functions). */
+ * multiple of the block size (not checked by the per-type functions).
+ * src and dst must not overlap. */
 typedef void (*px_dequantize_row_fn)(const void *src, float *dst, int64_t n);
 typedef void (*px_quantize_row_fn)(const float *src, void *dst, int64_t n);
 
@@ -191,15 +193,13 @@ void px_quantize_row_q5_k(const float *src, void *dst, int64_t n);
 void px_quantize_row_q6_k(const float *src, void *dst, int64_t n);
 void px_quantize_row_iq4_nl(const float *src, void *dst, int64_t n);
 
-/* ---- helpers shared by the quantizers (quant.c, quant_k.c) -------------- */
+/* ---- helpers ------------------------------------------------------------ */
 
 /* Little-endian half at p, as float. */
 float px_load_f16_le(const uint8_t *p);
-/* Store a float as a little-endian half at p; returns the stored value. */
+/* Store a float as a little-endian half at p (round to nearest even);
+ * returns the value stored, as float. */
 float px_store_f16_le(uint8_t *p, float f);
-/* Nearest integer (ties away from zero) of v clamped to [lo, hi]; NaN
- * gives 0 clamped to [lo, hi]. */
-int px_round_clamp(float v, int lo, int hi);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,10 @@
 /* Tests of the dtype library (include/plexus/dtype.h, core/common/quant.h).
  *
- *   dtype        traits, row sizes, f16/bf16 (exhaustive), integer rules,
- *                px_convert over every pair of dtypes, hand-built blocks of
- *                every block type, quantization round trips
- *   dtype gguf   cross-check against tensors of the stories260K GGUF files
- *                in PLEXUS_SHARED_DIR (exit 77 when they are absent)
+ *   test_dtype        traits, row sizes, f16/bf16 (exhaustive), integer rules,
+ *                     px_convert over every pair of dtypes, hand-built blocks of
+ *                     every block type, quantization round trips
+ *   test_dtype gguf   cross-check against tensors of the stories260K GGUF files
+ *                     in PLEXUS_SHARED_DIR (exit 77 when they are absent)
  *
  * Expected values for the block types are computed here from the layout as
  * bit positions (element e -> bit offsets of its fields), independently of
@@ -259,7 +259,8 @@ static void test_bf16(void) {
     for (uint32_t h = 0; h < 0x7f80; h++) {
         const uint32_t mid = (h << 16) | 0x8000u; /* halfway to the next bf16 */
         const uint32_t even = (h & 1) ? h + 1 : h;
-        for (uint32_t sg = 0; sg <= 0x80000000u; sg += 0x80000000u) {
+        for (int s = 0; s < 2; s++) {
+            const uint32_t sg = s ? 0x80000000u : 0u;
             const uint16_t s16 = (uint16_t)(sg >> 16);
             if (px_f32_to_bf16(float_of(mid | sg)) != (uint16_t)(even | s16)) bad_round++;
             if (px_f32_to_bf16(float_of((mid - 1) | sg)) != (uint16_t)(h | s16)) bad_round++;
@@ -397,6 +398,22 @@ static void put_plain(px_dtype t, void *p, int64_t i, double v) {
     CHECK_OK(px_convert(PX_F64, &v, t, (uint8_t *)p + i * px_dtype_get_traits(t)->type_size, 1));
 }
 
+/* What value v becomes in plain dtype t under the documented rules (v is
+ * small, so only the unsigned types' floor at zero matters). */
+static double expect_plain(px_dtype t, double v) {
+    switch (t) {
+    case PX_F32: return (float)v;
+    case PX_F64: return v;
+    case PX_F16: return f16_value(px_f32_to_f16((float)v));
+    case PX_BF16: return px_bf16_to_f32(px_f32_to_bf16((float)v));
+    case PX_BOOL: return v != 0;
+    default: {
+        const double tr = trunc(v);
+        return !px_dtype_get_traits(t)->is_signed && tr < 0 ? 0.0 : tr;
+    }
+    }
+}
+
 /* Every pair of dtypes converts, and small integers (exact in every plain
  * type, and close in every block type) come back. */
 static void test_all_pairs(void) {
@@ -419,11 +436,11 @@ static void test_all_pairs(void) {
             } else {
                 for (int i = 0; i < N; i++) {
                     put_plain((px_dtype)st, src, i, vals[i]);
-                    want[i] = ts->is_integer && dt == PX_BOOL ? vals[i] != 0 : vals[i];
+                    want[i] = st == PX_BOOL ? vals[i] != 0 : vals[i];
                 }
             }
-            if (st == PX_BOOL || dt == PX_BOOL)
-                for (int i = 0; i < N; i++) want[i] = want[i] != 0;
+            if (!td->is_quantized)
+                for (int i = 0; i < N; i++) want[i] = expect_plain((px_dtype)dt, want[i]);
             memset(dst, 0xa5, sizeof dst);
             const px_status s = px_convert((px_dtype)st, src, (px_dtype)dt, dst, N);
             CHECK_MSG(s == PX_OK, "%s -> %s: %d", ts->name, td->name, (int)s);
@@ -636,27 +653,33 @@ static void test_hand_built_blocks(void) {
 
 /* ---- quantization round trips ---------------------------------------------------- */
 
-/* Relative RMSE bounds. A uniform quantizer with L levels over a range R
- * has RMSE ~ R/(L-1)/sqrt(12); a group of 16-32 N(0,1) samples spans about
- * R = 4 sigma (uniform data on [-1, 1] spans 3.5 sigma), so the bound is
- * 4/(L-1)/sqrt(12), rounded up, plus room for the scale's own rounding
- * (f16 super-block scale and 4-8 bit group scales). Types with a min (q4_1,
- * q5_1, K-quants) and IQ4_NL's non-uniform grid do better than this.
- *   levels  256:0.0046  64:0.018  32:0.037  16:0.077  8:0.165  4:0.385     */
+/* Relative RMSE (rms error / rms signal) that ggml's reference quantizers
+ * (quantize_row_*_ref, no imatrix) reach on the three distributions used
+ * below, N(0,1), U(-1,1) and 0.05 + 0.02*N(0,1), measured once with 16384
+ * samples each by a harness linked against ggml. The bound is 8% above them:
+ * the linear types produce ggml's bytes (they sit at 1.00, the margin covers
+ * the different random samples here), and our K-quant/IQ4_NL searches must
+ * be at least about as good as ggml's. For scale: a uniform quantizer with
+ * L levels over a group's range R has RMSE R/(L-1)/sqrt(12), e.g. q4_1 on
+ * N(0,1) with R ~ 4.1 sigma for 32 samples: 4.1/15/3.46 = 0.079 (ggml 0.078). */
 static const struct {
     px_dtype t;
-    double bound;
-} rt_bounds[] = {
-    {PX_Q8_0, 0.0055}, {PX_Q6_K, 0.020}, {PX_Q5_0, 0.040}, {PX_Q5_1, 0.040}, {PX_Q5_K, 0.040}, {PX_Q4_0, 0.080},
-    {PX_Q4_1, 0.080},  {PX_Q4_K, 0.080}, {PX_IQ4_NL, 0.080}, {PX_Q3_K, 0.165}, {PX_Q2_K, 0.30},
+    double ggml[3];
+} rt_ref[] = {
+    {PX_Q4_0, {0.08629, 0.06510, 0.06083}},   {PX_Q4_1, {0.07828, 0.06076, 0.02912}},
+    {PX_Q5_0, {0.04269, 0.03121, 0.03040}},   {PX_Q5_1, {0.03784, 0.02939, 0.01401}},
+    {PX_Q8_0, {0.00535, 0.00377, 0.00382}},   {PX_Q2_K, {0.29631, 0.23260, 0.13297}},
+    {PX_Q3_K, {0.15083, 0.12517, 0.10748}},   {PX_Q4_K, {0.07138, 0.05458, 0.02981}},
+    {PX_Q5_K, {0.03608, 0.02761, 0.01485}},   {PX_Q6_K, {0.01772, 0.01324, 0.01276}},
+    {PX_IQ4_NL, {0.07862, 0.06782, 0.06659}},
 };
 
 static void test_round_trip(void) {
     enum { N = 256 * 64 };
     static float x[N], y[N];
     static uint8_t q[N / 32 * 34 + 64], q2[N / 32 * 34 + 64];
-    for (size_t k = 0; k < sizeof rt_bounds / sizeof rt_bounds[0]; k++) {
-        const px_dtype t = rt_bounds[k].t;
+    for (size_t k = 0; k < sizeof rt_ref / sizeof rt_ref[0]; k++) {
+        const px_dtype t = rt_ref[k].t;
         const char *name = px_dtype_name(t);
         for (int dist = 0; dist < 3; dist++) {
             for (int i = 0; i < N; i++) {
@@ -671,12 +694,9 @@ static void test_round_trip(void) {
                 e += (double)(y[i] - x[i]) * (y[i] - x[i]);
                 s += (double)x[i] * x[i];
             }
-            const double rel = sqrt(e / s);
-            /* the offset distribution is measured against its spread, not its mean */
-            double bound = rt_bounds[k].bound;
-            if (dist == 2) bound *= 0.05 / 0.02 * 0.5;
+            const double rel = sqrt(e / s), bound = 1.08 * rt_ref[k].ggml[dist];
             CHECK_MSG(rel < bound, "%s dist %d: rel rmse %.5f >= %.5f", name, dist, rel, bound);
-            if (dist == 0) printf("  %-7s rel rmse (gaussian) %.5f (bound %.4f)\n", name, rel, bound);
+            printf("  %-7s dist %d: rel rmse %.5f (ggml %.5f)\n", name, dist, rel, rt_ref[k].ggml[dist]);
         }
 
         /* zeros give zeros, constants and a lone outlier stay finite */
@@ -731,7 +751,7 @@ static void test_round_trip(void) {
                 e += (double)(y[i] - x[i]) * (y[i] - x[i]);
                 s += (double)x[i] * x[i];
             }
-            CHECK_MSG(sqrt(e / s) < rt_bounds[k].bound * 0.6, "%s: requantize rel rmse %g", name, sqrt(e / s));
+            CHECK_MSG(sqrt(e / s) < rt_ref[k].ggml[0] * 0.6, "%s: requantize rel rmse %g", name, sqrt(e / s));
         }
     }
 
