@@ -106,8 +106,11 @@ static void make_abs(const char *dir, const char *base, char *out, size_t cap) {
         snprintf(tmp, sizeof tmp, "%s/%s", cwd, dir);
     }
     char real[PATH_MAX];
-    if (realpath(tmp, real)) snprintf(out, cap, "%s", real);
-    else snprintf(out, cap, "%s", tmp);
+    const char *src = realpath(tmp, real) ? real : tmp;
+    size_t n = strlen(src);
+    if (n >= cap) n = cap - 1;
+    memcpy(out, src, n);
+    out[n] = 0;
 }
 
 static px_status push_defaults(strlist *l) {

@@ -33,6 +33,8 @@ static px_status dev_alloc(px_prog_device *d, uint64_t size, void **buf, uint8_t
 }
 
 static px_status region_of(const px_prog_device *d, int32_t where, void **buf, uint8_t **base) {
+    *buf = NULL;
+    *base = NULL;
     switch (where) {
     case PX_LOC_ARENA: *buf = d->arena; *base = d->arena_base; return PX_OK;
     case PX_LOC_WEIGHTS: *buf = d->weights; *base = d->weights_base; return PX_OK;

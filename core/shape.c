@@ -120,6 +120,7 @@ static px_status infer_reduce(const in_view *x, const px_attr *attrs, int32_t n_
 
 /* Static dim or error. */
 static px_status static_dim(px_dim d, const char *what, int64_t *out) {
+    *out = 0;
     if (d.sym >= 0) FAIL(PX_ERR_SHAPE, "%s must be static", what);
     *out = d.c;
     return PX_OK;

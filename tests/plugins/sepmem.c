@@ -9,6 +9,7 @@
  *   pxtest_sepmem_live_buffers()                             buffers not freed
  *   pxtest_sepmem_reset()                                    zero the counters
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,6 @@ PX_EXPORT void pxtest_sepmem_reset(void) {
     __atomic_store_n(&g_kernel_runs, 0, __ATOMIC_RELAXED);
 }
 
-void sm_count_kernel_run(void);
 void sm_count_kernel_run(void) { COUNT(g_kernel_runs, 1); }
 
 /* ---- device -------------------------------------------------------------------- */
@@ -314,10 +314,13 @@ static const px_plugin sm_plugin = {
     .format_ops = NULL,
 };
 
+/* A plugin built against minor `built` runs on hosts of that minor or newer. */
+static int minor_ok(uint32_t host, uint32_t built) { return host >= built; }
+
 PX_EXPORT px_status plexus_plugin_query(uint32_t host_abi_major, uint32_t host_abi_minor, const px_host_api *host,
                                         const px_plugin **out) {
     if (!host || !out || !host->set_error) return PX_ERR_INVALID_ARG;
-    if (host_abi_major != PX_ABI_MAJOR || host_abi_minor < PX_ABI_MINOR)
+    if (host_abi_major != PX_ABI_MAJOR || !minor_ok(host_abi_minor, PX_ABI_MINOR))
         return host->set_error(PX_ERR_ABI, "sepmem needs plugin ABI %u.%u, the host has %u.%u", PX_ABI_MAJOR,
                                PX_ABI_MINOR, host_abi_major, host_abi_minor);
     sm_host = host;

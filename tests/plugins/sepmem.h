@@ -44,6 +44,9 @@ sm_buffer *sm_find_buffer(sm_device *dev, void *handle);
  * no bytes resolves to NULL. `what` names the tensor in messages. */
 px_status sm_resolve(sm_device *dev, const px_tensor *t, const char *what, uint8_t **out);
 
+/* Count one kernel call (pxtest_sepmem_kernel_runs). */
+void sm_count_kernel_run(void);
+
 /* The kernel table (static storage). */
 const px_kernel *sm_kernel_table(int32_t *count);
 
