@@ -54,7 +54,7 @@ typedef struct px_config {
     char plugins[PX_CFG_MAX_LIST][64];
     int32_t log_level;               /* a px_log_level; -1: not given */
     /* [placement] */
-    int32_t n_order;                 /* order = npu, gpu, cpu (device ids) */
+    int32_t n_order;                 /* order = qnn, opencl, cpu (device ids) */
     char order[PX_CFG_MAX_LIST][64];
     int32_t offload_layers;          /* -1: not given */
     int32_t n_op_devices;            /* op.<op> = device */

@@ -1,4 +1,5 @@
 /* Thread-local last error, logging, checked allocation. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,14 +74,29 @@ void px_log(px_log_level level, const char *who, const char *fmt, ...) {
     va_end(ap);
 }
 
+static atomic_int_fast64_t alloc_fail_at, alloc_count;
+
+int64_t px_debug_fail_alloc_after(int64_t n) {
+    int64_t c = atomic_exchange(&alloc_count, 0);
+    atomic_store(&alloc_fail_at, n);
+    return c;
+}
+
+/* 1 if this allocation must fail (the test hook above). */
+static int alloc_should_fail(void) {
+    int64_t c = atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) + 1;
+    int64_t at = atomic_load_explicit(&alloc_fail_at, memory_order_relaxed);
+    return at > 0 && c == at;
+}
+
 void *px_malloc(size_t n) {
-    void *p = malloc(n ? n : 1);
+    void *p = alloc_should_fail() ? NULL : malloc(n ? n : 1);
     if (!p) px_set_error(PX_ERR_NO_MEMORY, "out of memory allocating %zu bytes", n);
     return p;
 }
 
 void *px_calloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size ? size : 1);
+    void *p = alloc_should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1);
     if (!p) px_set_error(PX_ERR_NO_MEMORY, "out of memory allocating %zu x %zu bytes", n, size);
     return p;
 }
@@ -91,7 +107,7 @@ void *px_realloc_array(void *p, size_t n, size_t size) {
         return NULL;
     }
     size_t bytes = n * size;
-    void *q = realloc(p, bytes ? bytes : 1);
+    void *q = alloc_should_fail() ? NULL : realloc(p, bytes ? bytes : 1);
     if (!q) px_set_error(PX_ERR_NO_MEMORY, "out of memory allocating %zu bytes", n * size);
     return q;
 }
@@ -106,7 +122,7 @@ char *px_strdup(const char *s) {
 void *px_aligned_alloc(size_t size, size_t align) {
     if (align < sizeof(void *)) align = sizeof(void *);
     void *p = NULL;
-    if (posix_memalign(&p, align, size ? size : 1) != 0) {
+    if (alloc_should_fail() || posix_memalign(&p, align, size ? size : 1) != 0) {
         px_set_error(PX_ERR_NO_MEMORY, "out of memory allocating %zu bytes", size);
         return NULL;
     }

@@ -28,6 +28,10 @@ char *px_strdup(const char *s);
 void *px_aligned_alloc(size_t size, size_t align);
 void px_aligned_free(void *p);
 
+/* Testing: make the Nth checked allocation from now on fail (0: never).
+ * Returns how many checked allocations were made since the last call. */
+int64_t px_debug_fail_alloc_after(int64_t n);
+
 /* Round `x` up to a multiple of `a` (a power of two). */
 static inline uint64_t px_align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 

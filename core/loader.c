@@ -276,6 +276,10 @@ static void try_load(px_context *ctx, px_loaded_plugin *r) {
     r->name = px_strdup(pl->name ? pl->name : "?");
     r->version = px_strdup(pl->version ? pl->version : "?");
     r->kind = pl->kind;
+    if (!r->name || !r->version) {
+        refuse(ctx, r, "out of memory");
+        return;
+    }
     if (!pl->name || !*pl->name) {
         refuse(ctx, r, "plugin has no name");
         return;
