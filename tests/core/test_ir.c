@@ -149,7 +149,8 @@ static void test_shapes(void) {
     px_graph_value_info(g, s, &vi);
     CHECK(vi.shape.d[2].c == 4); /* 6,4,2,0 */
     /* permute */
-    px_value p = px_graph_node(g, PX_OP_PERMUTE, &x, 1, (px_attr[]){PX_ATTR_INTS("perm", (int64_t[]){2, 0, 1}, 3)}, 1, "p");
+    static const int64_t perm[] = {2, 0, 1};
+    px_value p = px_graph_node(g, PX_OP_PERMUTE, &x, 1, (px_attr[]){PX_ATTR_INTS("perm", perm, 3)}, 1, "p");
     px_graph_value_info(g, p, &vi);
     CHECK(vi.shape.d[0].c == 7 && vi.shape.d[1].c == 2 && vi.shape.d[2].c == 5);
     /* gather: data [2,5,7], indices [3] on axis 1 -> [2,3,7] */

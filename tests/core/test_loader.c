@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "plexus/plexus.h"
+#include "plexus/plugin.h"
 #include "test.h"
 
 static int has_cpu(px_context *ctx) {
