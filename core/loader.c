@@ -387,9 +387,10 @@ static px_status create_devices(px_context *ctx) {
 
 px_status px_loader_run(px_context *ctx, const char *override) {
     strlist dirs = {0};
-    if (build_dirs(ctx, override, &dirs)) return px_set_error(PX_ERR_NO_MEMORY, "out of memory");
-    ctx->dirs = dirs.v;
+    px_status bst = build_dirs(ctx, override, &dirs);
+    ctx->dirs = dirs.v; /* owned by ctx even on failure */
     ctx->n_dirs = dirs.n;
+    if (bst) return px_set_error(PX_ERR_NO_MEMORY, "out of memory");
     strlist seen = {0};
     for (int32_t i = 0; i < ctx->n_dirs; i++) {
         DIR *d = opendir(ctx->dirs[i]);

@@ -134,7 +134,7 @@ static px_status allocate(px_program *p) {
 static px_status prepare_kernels(px_program *p) {
     for (int32_t i = 0; i < p->n_nodes; i++) {
         px_prog_node *pn = &p->nodes[i];
-        if (pn->dev < 0 || !pn->kernel->prepare) continue;
+        if (pn->dev < 0 || !pn->kernel || !pn->kernel->prepare) continue;
         px_clear_error();
         px_status st = pn->kernel->prepare(p->devs[pn->dev].rec->dev, &pn->desc, &pn->op_state);
         if (st) return px_set_error(st, "node '%s': kernel %s prepare failed: %s", pn->desc.name, pn->kernel->name, px_last_error());

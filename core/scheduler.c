@@ -533,8 +533,8 @@ static px_status cut_segments(px_program *p) {
 px_status px_sched_place(px_program *p, const px_program_options *o) {
     const px_graph *g = p->g;
     size_t nv = (size_t)(g->n_values ? g->n_values : 1);
-    p->n_nodes = g->n_nodes;
     p->nodes = px_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *p->nodes);
+    if (p->nodes) p->n_nodes = g->n_nodes;
     p->root = px_calloc(nv, sizeof *p->root);
     p->home = px_calloc(nv, sizeof *p->home);
     p->locs = px_calloc(nv * (size_t)p->n_devs, sizeof *p->locs);
