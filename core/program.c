@@ -301,6 +301,10 @@ px_status px_program_get_output(px_program *p, const char *name, void *dst, size
     size_t n = cur_bytes(p, v);
     if (cap < n) return px_set_error(PX_ERR_RANGE, "output '%s' needs %zu bytes, buffer has %zu", name, n, cap);
     px_value root = p->root[v];
+    if (p->g->values[root].kind == PX_VALUE_CONSTANT) {
+        if (n) memcpy(dst, p->g->values[root].data, n);
+        return PX_OK;
+    }
     int32_t h = p->home[root];
     if (h < 0) return px_set_error(PX_ERR_INTERNAL, "output '%s' has no device", name);
     return download(p, h, root, dst, n);

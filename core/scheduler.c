@@ -555,6 +555,22 @@ px_status px_sched_place(px_program *p, const px_program_options *o) {
     /* Root values produced on a device live there. */
     for (int32_t v = 0; v < g->n_values; v++)
         if (p->root[v] == v && p->home[v] >= 0) px_prog_loc(p, v, p->home[v])->valid = 1;
+    /* An output that aliases an input or a state no node reads (a reshape
+     * of it) still needs a home to be read back from. */
+    for (int32_t v = 0; v < g->n_values; v++) {
+        px_value r = p->root[v];
+        px_value_kind k = g->values[r].kind;
+        if (g->values[v].kind != PX_VALUE_OUTPUT || p->home[r] >= 0) continue;
+        if (k != PX_VALUE_INPUT && k != PX_VALUE_STATE) continue;
+        int32_t s = 0;
+        for (int32_t d = 0; d < p->n_devs; d++)
+            if (px_prog_loc(p, r, d)->valid) {
+                s = d;
+                break;
+            }
+        p->home[r] = s;
+        px_prog_loc(p, r, s)->valid = 1;
+    }
     return PX_OK;
 }
 

@@ -156,7 +156,8 @@ static px_status infer_slice(const in_view *x, const px_attr *attrs, int32_t n_a
             e = e < 0 ? 0 : e > dim ? dim : e;
             len = e > s ? (e - s + step - 1) / step : 0;
         } else {
-            s = s < 0 ? -1 : s > dim - 1 ? dim - 1 : s;
+            /* ONNX: starts clamp to [0, dim-1], ends to [-1, dim-1]. */
+            s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
             len = s > e ? (s - e + (-step) - 1) / (-step) : 0;
         }

@@ -86,10 +86,11 @@ typedef enum px_op {
                              All inputs share dtype and all dims but axis.   */
     PX_OP_SLICE = 26,     /* (x) -> out; attrs starts:ints, ends:ints,
                              axes:ints (default 0..n-1), steps:ints (default 1).
-                             numpy/ONNX Slice semantics: negative starts/ends
-                             count from the end, values are clamped, steps may
-                             be negative. Shapes must be static along sliced
-                             axes.                                           */
+                             ONNX Slice semantics: negative starts/ends count
+                             from the end once; then for step > 0 starts and
+                             ends clamp to [0, dim], for step < 0 starts clamp
+                             to [0, dim-1] and ends to [-1, dim-1]. Shapes
+                             must be static along sliced axes.               */
     PX_OP_RESHAPE = 27,   /* (x) -> out; the output shape is given when the
                              node is built (px_graph_reshape). Element count
                              must agree. Never needs a kernel: the output
