@@ -118,9 +118,16 @@ px_status sm_resolve(sm_device *dev, const px_tensor *t, const char *what, uint8
     if (bytes < 0)
         return sm_host->set_error(PX_ERR_INTERNAL, "sepmem kernel: tensor %s: bad dtype %d or size", what, (int)t->dtype);
     if (bytes == 0) return PX_OK;
-    sm_buffer *b;
-    px_status st = check_range("kernel", dev, t->buffer, t->offset, (size_t)bytes, &b);
-    if (st) return sm_host->set_error(st, "tensor %s: %s", what, "buffer handle, offset or size is wrong");
+    sm_buffer *b = sm_find_buffer(dev, t->buffer);
+    if (!b)
+        return sm_host->set_error(PX_ERR_INTERNAL, "sepmem kernel: tensor %s: %p is not a live buffer of this device",
+                                  what, t->buffer);
+    if (t->offset > b->size || (uint64_t)bytes > b->size - t->offset)
+        return sm_host->set_error(PX_ERR_INTERNAL,
+                                  "sepmem kernel: tensor %s (%s, %lld bytes) at offset %llu is outside its buffer "
+                                  "of %llu bytes",
+                                  what, px_dtype_name(t->dtype), (long long)bytes, (unsigned long long)t->offset,
+                                  (unsigned long long)b->size);
     *out = b->mem + t->offset;
     return PX_OK;
 }
