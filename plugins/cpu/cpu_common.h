@@ -1,0 +1,224 @@
+/* CPU plugin — helpers shared by the kernel files.
+ *
+ * Everything here is internal to libplexus-cpu.so (hidden visibility).
+ *
+ * Conventions of the kernels
+ *  - Tensors are contiguous and row-major (types.h). Element offsets are in
+ *    elements of the tensor's dtype; byte offsets only appear for block types.
+ *  - Float kernels compute in float for F32/F16/BF16 and in double for F64
+ *    (some composite kernels compute in double for every float dtype), and
+ *    round once on store.
+ *  - Integer arithmetic is done on 64-bit values: signed dtypes are sign-
+ *    extended, unsigned ones (and BOOL) zero-extended; results are truncated
+ *    to the output width on store (wrap-around), never saturated.
+ *  - A kernel never touches a tensor's data pointer when the tensor has no
+ *    elements (the pointer may be NULL).
+ */
+#ifndef PLEXUS_CPU_COMMON_H
+#define PLEXUS_CPU_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plexus/dtype.h"
+#include "plexus/plugin.h"
+#include "quant.h"
+
+/* The host table given to plexus_plugin_query (cpu_plugin.c). */
+extern const px_host_api *cpu_host;
+
+/* Elements processed per step by the chunked loops (stack buffers). */
+#define CPU_TILE 256
+
+/* ---- dtype classes ---------------------------------------------------------- */
+
+static inline int cpu_valid(px_dtype t) { return (int)t >= 0 && t < PX_DTYPE_COUNT; }
+static inline int cpu_is_float(px_dtype t) { return t == PX_F32 || t == PX_F16 || t == PX_BF16 || t == PX_F64; }
+static inline int cpu_is_sint(px_dtype t) { return t == PX_I8 || t == PX_I16 || t == PX_I32 || t == PX_I64; }
+static inline int cpu_is_uint(px_dtype t) { return t == PX_U8 || t == PX_U16 || t == PX_U32 || t == PX_U64; }
+/* I8..U64 (not BOOL). */
+static inline int cpu_is_int(px_dtype t) { return cpu_is_sint(t) || cpu_is_uint(t); }
+static inline int cpu_is_quant(px_dtype t) { return t >= PX_Q4_0 && t < PX_DTYPE_COUNT; }
+/* Every dtype with one element per "block" (floats, integers, BOOL). */
+static inline int cpu_is_plain(px_dtype t) { return (int)t >= 0 && t <= PX_BOOL; }
+static inline int cpu_is_index(px_dtype t) { return t == PX_I32 || t == PX_I64; }
+
+/* Bytes per element of a plain dtype (0 for block types and invalid ones). */
+size_t cpu_elt_size(px_dtype t);
+
+/* Compute class of a dtype for arithmetic: F32 class (F32/F16/BF16), F64,
+ * signed integer, unsigned integer (incl. BOOL). */
+enum { CPU_CLS_F32 = 0, CPU_CLS_F64 = 1, CPU_CLS_SINT = 2, CPU_CLS_UINT = 3, CPU_CLS_NONE = -1 };
+int cpu_class(px_dtype t);
+
+/* ---- element loads and stores --------------------------------------------------
+ * Load n elements of plain dtype t from `base`, the k-th at element index
+ * i0 + k*stride (stride may be 0 or negative), converting to the buffer's
+ * type. Stores write n elements the same way. */
+void cpu_load_f32(px_dtype t, const void *base, int64_t i0, int64_t stride, int64_t n, float *dst);
+void cpu_load_f64(px_dtype t, const void *base, int64_t i0, int64_t stride, int64_t n, double *dst);
+/* Integers and BOOL only: sign- or zero-extended to 64 bits. */
+void cpu_load_i64(px_dtype t, const void *base, int64_t i0, int64_t stride, int64_t n, int64_t *dst);
+/* Float dtypes: round once (F16/BF16 round to nearest even). Integer dtypes
+ * (store_f64 only): px_convert's rules (truncate toward zero, saturate). */
+void cpu_store_f32(px_dtype t, void *base, int64_t i0, int64_t stride, int64_t n, const float *src);
+void cpu_store_f64(px_dtype t, void *base, int64_t i0, int64_t stride, int64_t n, const double *src);
+/* Integers and BOOL only: truncated to the dtype's width. */
+void cpu_store_i64(px_dtype t, void *base, int64_t i0, int64_t stride, int64_t n, const int64_t *src);
+
+/* Load n consecutive elements starting at element e0 of a row of dtype t
+ * (plain or block-quantized; for block types e0 and n are multiples of the
+ * block size) as doubles. `tmp` is a float buffer of at least
+ * min(n, CPU_TILE) elements. */
+void cpu_load_row_f64(px_dtype t, const void *base, int64_t e0, int64_t n, double *dst, float *tmp);
+
+/* ---- shapes ----------------------------------------------------------------------- */
+
+static inline int64_t cpu_numel(const px_tensor *t) {
+    int64_t n = 1;
+    for (int32_t i = 0; i < t->rank; i++) n *= t->ne[i];
+    return n;
+}
+/* Normalise an axis (negative counts from the end); -1 if out of range. */
+static inline int32_t cpu_axis(int64_t axis, int32_t rank) {
+    if (axis < 0) axis += rank;
+    return axis >= 0 && axis < rank ? (int32_t)axis : -1;
+}
+/* Product of ne[lo..hi). */
+static inline int64_t cpu_prod(const int64_t *ne, int32_t lo, int32_t hi) {
+    int64_t n = 1;
+    for (int32_t i = lo; i < hi; i++) n *= ne[i];
+    return n;
+}
+
+/* Node helpers (for supports): input i is present. */
+static inline int cpu_in(const px_node_desc *n, int32_t i) { return px_node_has_input(n, i); }
+static inline px_dtype cpu_in_dt(const px_node_desc *n, int32_t i) { return n->inputs[i].dtype; }
+/* Kernel-args helper: input i is present (dtype >= 0). */
+static inline int cpu_arg_in(const px_kernel_args *a, int32_t i) {
+    return i < a->n_inputs && (int32_t)a->inputs[i].dtype >= 0;
+}
+static inline int64_t cpu_attr_i(const px_node_desc *n, const char *name, int64_t def) {
+    return px_attr_int(n->attrs, n->n_attrs, name, def);
+}
+static inline double cpu_attr_f(const px_node_desc *n, const char *name, double def) {
+    return px_attr_float(n->attrs, n->n_attrs, name, def);
+}
+/* INTS attribute (a single INT counts as a list of one): count, or -1 when
+ * absent, -2 when of another type. */
+int32_t cpu_attr_ints(const px_node_desc *n, const char *name, const int64_t **out);
+
+/* ---- broadcast iteration ---------------------------------------------------------------
+ * An output shape and up to CPU_ITER_MAX operands that broadcast to it
+ * (numpy rules, right-aligned), with dims of size 1 dropped and adjacent
+ * dims merged where every operand allows it. The last dim is the "inner"
+ * dim walked by the tiles; rows are the other dims. */
+#define CPU_ITER_MAX 4
+
+typedef struct cpu_iter {
+    int32_t rank;                          /* >= 1 */
+    int32_t n_ops;
+    int64_t ne[PX_MAX_DIMS];
+    int64_t st[CPU_ITER_MAX][PX_MAX_DIMS]; /* element strides, 0 on broadcast dims */
+    int64_t rows, inner;
+} cpu_iter;
+
+/* Operands are given by rank and dims; an operand with the output's shape
+ * gets contiguous strides. Returns 0, or -1 when an operand does not
+ * broadcast to the shape. */
+int cpu_iter_init(cpu_iter *it, int32_t rank, const int64_t *ne, int32_t n_ops, const int32_t *op_rank,
+                   const int64_t *const *op_ne);
+/* Element offsets of every operand at the start of `row`. */
+void cpu_iter_row(const cpu_iter *it, int64_t row, int64_t *off);
+
+/* Called for one tile: off[k] is operand k's element offset of the tile's
+ * first element, it->st[k][it->rank - 1] its stride along the tile. */
+typedef void (*cpu_tile_fn)(void *ctx, const int64_t *off, int64_t n);
+/* Run fn over every tile (of up to CPU_TILE elements) of it, in parallel. */
+void cpu_iter_run(const px_host_api *h, const cpu_iter *it, cpu_tile_fn fn, void *ctx);
+
+/* ---- per-run scratch memory ------------------------------------------------------------
+ * Kernels that need scratch (row buffers, weight tiles) size it from the
+ * node's shapes: a shared part and a per-thread part. prepare() allocates it
+ * for the upper-bound shapes and keeps it in op_state; run() reuses it (and
+ * grows it only if this run needs more, e.g. more threads than foreseen).
+ * Without op_state, run() allocates and frees it itself. */
+typedef struct cpu_shape {
+    px_dtype dtype;   /* -1: absent */
+    int32_t rank;
+    int64_t ne[PX_MAX_DIMS];
+} cpu_shape;
+
+#define CPU_MAX_SHAPES 8
+/* Bytes of scratch a node needs for the given input/output shapes. */
+typedef void (*cpu_need_fn)(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,
+                            size_t *shared, size_t *per_thread);
+
+typedef struct cpu_scratch {
+    uint8_t *base;
+    size_t shared, per_thread; /* rounded to 64 */
+    int32_t n_threads;
+    int temp;                  /* allocated for this run only */
+} cpu_scratch;
+
+px_status cpu_scratch_begin(const px_kernel_args *a, cpu_need_fn need, cpu_scratch *s);
+void cpu_scratch_end(const px_kernel_args *a, cpu_scratch *s);
+static inline void *cpu_scratch_shared(const cpu_scratch *s) { return s->base; }
+static inline void *cpu_scratch_thread(const cpu_scratch *s, int32_t thread) {
+    return s->base + s->shared + (size_t)thread * s->per_thread;
+}
+
+/* prepare/release shared by every kernel with scratch. */
+px_status cpu_prepare(void *dev, const px_node_desc *node, void **out_state);
+void cpu_release(void *dev, void *op_state);
+/* The need function of an op (NULL if the op needs no scratch). */
+cpu_need_fn cpu_need_of(px_op op);
+
+/* Parallel-for grain giving chunks of about `work` units when one item costs
+ * `per_item` units. */
+static inline int64_t cpu_grain(int64_t per_item, int64_t work) {
+    if (per_item < 1) per_item = 1;
+    int64_t g = work / per_item;
+    return g < 1 ? 1 : g;
+}
+
+/* ---- the kernels (one pair per op family) ---------------------------------------- */
+
+#define CPU_KERNEL_DECL(name)                                    \
+    int cpu_##name##_supports(void *dev, const px_node_desc *n); \
+    px_status cpu_##name##_run(const px_kernel_args *a)
+
+CPU_KERNEL_DECL(binary);     /* k_elementwise.c */
+CPU_KERNEL_DECL(unary);
+CPU_KERNEL_DECL(matmul);     /* k_matmul.c */
+CPU_KERNEL_DECL(reduce);     /* k_reduce.c */
+CPU_KERNEL_DECL(softmax);    /* k_nn.c */
+CPU_KERNEL_DECL(log_softmax);
+CPU_KERNEL_DECL(norm);
+CPU_KERNEL_DECL(rope);
+CPU_KERNEL_DECL(swiglu);
+CPU_KERNEL_DECL(attention); /* k_attention.c */
+CPU_KERNEL_DECL(gather);    /* k_shape.c */
+CPU_KERNEL_DECL(concat);
+CPU_KERNEL_DECL(slice);
+CPU_KERNEL_DECL(permute);
+CPU_KERNEL_DECL(copy);
+CPU_KERNEL_DECL(cast);
+CPU_KERNEL_DECL(set_rows);
+CPU_KERNEL_DECL(arange);
+CPU_KERNEL_DECL(where);     /* k_misc.c */
+CPU_KERNEL_DECL(compare);
+CPU_KERNEL_DECL(cumsum);
+CPU_KERNEL_DECL(argmax);
+
+/* Need functions of the kernels with scratch. */
+void cpu_matmul_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,
+                     size_t *shared, size_t *per_thread);
+void cpu_attention_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,
+                        size_t *shared, size_t *per_thread);
+void cpu_nn_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,
+                 size_t *shared, size_t *per_thread);
+void cpu_axis_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,
+                   size_t *shared, size_t *per_thread);
+
+#endif
