@@ -204,7 +204,7 @@ static void *dev_buffer_base(void *dev, void *buffer) {
 }
 
 static px_status dev_upload(void *dev, void *buffer, uint64_t offset, const void *src, size_t n) {
-    sm_buffer *b;
+    sm_buffer *b = NULL;
     px_status st = check_range("upload", as_device(dev), buffer, offset, n, &b);
     if (st) return st;
     if (n && !src) return sm_host->set_error(PX_ERR_INVALID_ARG, "sepmem upload: src is NULL");
@@ -215,7 +215,7 @@ static px_status dev_upload(void *dev, void *buffer, uint64_t offset, const void
 }
 
 static px_status dev_download(void *dev, void *buffer, uint64_t offset, void *dst, size_t n) {
-    sm_buffer *b;
+    sm_buffer *b = NULL;
     px_status st = check_range("download", as_device(dev), buffer, offset, n, &b);
     if (st) return st;
     if (n && !dst) return sm_host->set_error(PX_ERR_INVALID_ARG, "sepmem download: dst is NULL");
@@ -227,7 +227,7 @@ static px_status dev_download(void *dev, void *buffer, uint64_t offset, void *ds
 
 static px_status dev_copy(void *dev, void *dst_buffer, uint64_t dst_offset, void *src_buffer, uint64_t src_offset,
                           size_t n) {
-    sm_buffer *db, *sb;
+    sm_buffer *db = NULL, *sb = NULL;
     px_status st = check_range("copy (dst)", as_device(dev), dst_buffer, dst_offset, n, &db);
     if (st) return st;
     if ((st = check_range("copy (src)", as_device(dev), src_buffer, src_offset, n, &sb))) return st;
