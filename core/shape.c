@@ -151,7 +151,9 @@ static px_status infer_slice(const in_view *x, const px_attr *attrs, int32_t n_a
         if (s < 0) s += dim;
         if (e < 0 && e > INT64_MIN + dim) e += dim;
         int64_t len;
-        if (step > 0) {
+        if (dim == 0) {
+            len = 0;
+        } else if (step > 0) {
             s = s < 0 ? 0 : s > dim ? dim : s;
             e = e < 0 ? 0 : e > dim ? dim : e;
             len = e > s ? (e - s + step - 1) / step : 0;
