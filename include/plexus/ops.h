@@ -30,8 +30,10 @@ typedef enum px_op {
 
     /* ---- binary elementwise, broadcast: (a, b) -> out ---------------------
      * Inputs of one dtype (float or integer), output of that dtype.
-     * DIV on integers truncates toward zero; division by zero on integers
-     * gives 0. POW on integers is exact for non-negative exponents.        */
+     * Integer overflow wraps. DIV on integers truncates toward zero;
+     * division by zero on integers gives 0. POW on integers is exact for
+     * non-negative exponents; a negative exponent gives the real result
+     * truncated toward zero.                                              */
     PX_OP_ADD = 1,
     PX_OP_SUB = 2,
     PX_OP_MUL = 3,
@@ -155,8 +157,10 @@ typedef enum px_op {
      *  0..max(positions) (rows of the cache are positions), read back from the
      *  cache (so results reflect the cache dtype's rounding).
      *  `causal` hides keys at positions > the query's position.
-     *  mask (F32), if given, is added to the scaled (and soft-capped) logits;
-     *  it broadcasts against [T, number of keys].
+     *  mask (F32), if given, is added to the scaled (and soft-capped) logits:
+     *  [T or 1, K'] where K' is 1 or at least the number of keys; column j
+     *  belongs to key j (with a cache: cache row j), so a [T, C] mask serves
+     *  every run.
      *  A query that sees no key gives zeros.                               */
     PX_OP_ATTENTION = 39,
 
