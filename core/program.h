@@ -100,6 +100,7 @@ struct px_program {
     int32_t max_args;
 
     uint64_t uploads, downloads;
+    uint8_t kernel_warned[PX_OP_COUNT]; /* [kernels] choice warnings given */
 };
 
 /* scheduler.c */

@@ -116,7 +116,7 @@ static const px_cfg_kernel *kernel_choice(const px_config *cfg, px_op op, const 
 }
 
 /* Best kernel of slot `s` for a node, or NULL. */
-static const px_kernel *select_kernel(const px_program *p, int32_t s, const px_node_desc *desc) {
+static const px_kernel *select_kernel(px_program *p, int32_t s, const px_node_desc *desc) {
     const px_device_rec *d = p->devs[s].rec;
     const char *plugin = p->ctx->plugins[d->plugin].name;
     const px_cfg_kernel *want = kernel_choice(p->ctx->cfg, desc->op, plugin);
@@ -128,9 +128,18 @@ static const px_kernel *select_kernel(const px_program *p, int32_t s, const px_n
         if (want && kr->name && strcmp(kr->name, want->kernel) == 0) return kr;
         if (!best || kr->priority > best->priority) best = kr;
     }
-    if (want && best)
-        px_log(PX_LOG_WARN, "scheduler", "node '%s': kernel %s:%s does not support it; using %s", desc->name,
-               want->plugin, want->kernel, best->name);
+    if (want && best && !p->kernel_warned[desc->op]) {
+        int exists = 0;
+        for (int32_t k = 0; k < d->n_kernels; k++)
+            exists |= d->kernels[k].op == desc->op && d->kernels[k].name && strcmp(d->kernels[k].name, want->kernel) == 0;
+        const px_config *cfg = p->ctx->cfg;
+        px_log(PX_LOG_WARN, "scheduler", "%s:%d: [kernels] %s = %s:%s: %s; using %s", cfg->path ? cfg->path : "config",
+               px_config_line(cfg, "kernels", px_op_name(desc->op)), px_op_name(desc->op), want->plugin, want->kernel,
+               exists ? "that kernel does not support every node" : "the plugin has no kernel of that name",
+               best->name);
+        if (exists) px_log(PX_LOG_WARN, "scheduler", "  first unsupported node: '%s'", desc->name);
+        p->kernel_warned[desc->op] = 1;
+    }
     return best;
 }
 
