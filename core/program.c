@@ -43,40 +43,37 @@ static px_status region_of(const px_prog_device *d, int32_t where, void **buf, u
     }
 }
 
-static px_status upload(px_program *p, int32_t s, px_value v, const void *src, size_t n) {
+/* Copy between host memory and value `v`'s storage on slot `s`:
+ * to_device = 1 uploads `host`, 0 downloads into it. */
+static px_status host_copy(px_program *p, int32_t s, px_value v, void *host, size_t n, int to_device) {
     px_prog_device *d = &p->devs[s];
     const px_loc *l = px_prog_loc(p, v, s);
     void *buf;
     uint8_t *base;
     if (region_of(d, l->where, &buf, &base)) return PX_ERR_INTERNAL;
     if (n == 0) return PX_OK;
-    p->uploads++;
+    if (to_device) p->uploads++;
+    else p->downloads++;
     if (base) {
-        memcpy(base + l->offset, src, n);
+        if (to_device) memcpy(base + l->offset, host, n);
+        else memcpy(host, base + l->offset, n);
         return PX_OK;
     }
     px_clear_error();
-    px_status st = d->rec->ops->upload(d->rec->dev, buf, l->offset, src, n);
-    if (st) return px_set_error(st, "device %s: upload of '%s' failed: %s", d->rec->id, p->g->values[v].name, px_last_error());
+    px_status st = to_device ? d->rec->ops->upload(d->rec->dev, buf, l->offset, host, n)
+                             : d->rec->ops->download(d->rec->dev, buf, l->offset, host, n);
+    if (st)
+        return px_set_error(st, "device %s: %s of '%s' failed: %s", d->rec->id, to_device ? "upload" : "download",
+                            p->g->values[v].name, px_last_error());
     return PX_OK;
 }
 
+static px_status upload(px_program *p, int32_t s, px_value v, const void *src, size_t n) {
+    return host_copy(p, s, v, (void *)src, n, 1);
+}
+
 static px_status download(px_program *p, int32_t s, px_value v, void *dst, size_t n) {
-    px_prog_device *d = &p->devs[s];
-    const px_loc *l = px_prog_loc(p, v, s);
-    void *buf;
-    uint8_t *base;
-    if (region_of(d, l->where, &buf, &base)) return PX_ERR_INTERNAL;
-    if (n == 0) return PX_OK;
-    p->downloads++;
-    if (base) {
-        memcpy(dst, base + l->offset, n);
-        return PX_OK;
-    }
-    px_clear_error();
-    px_status st = d->rec->ops->download(d->rec->dev, buf, l->offset, dst, n);
-    if (st) return px_set_error(st, "device %s: download of '%s' failed: %s", d->rec->id, p->g->values[v].name, px_last_error());
-    return PX_OK;
+    return host_copy(p, s, v, dst, n, 0);
 }
 
 static px_status zero_states(px_program *p) {
