@@ -431,7 +431,7 @@ px_status px_program_run(px_program *p) {
 px_status px_program_get_stats(const px_program *p, px_program_stats *out) {
     if (!p || !out) return px_set_error(PX_ERR_INVALID_ARG, "px_program_get_stats: NULL");
     memset(out, 0, sizeof *out);
-    for (int32_t i = 0; i < p->n_nodes; i++) out->n_nodes += p->nodes[i].dev >= 0;
+    out->n_nodes = p->n_nodes;
     out->n_segments = p->n_segs;
     out->n_transfers = p->n_xfers;
     out->n_decomposed = p->n_decomposed;

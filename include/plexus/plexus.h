@@ -131,7 +131,7 @@ px_status px_program_get_output(px_program *p, const char *name, void *dst, size
 px_status px_program_reset_state(px_program *p);
 
 typedef struct px_program_stats {
-    int32_t n_nodes;         /* after decompositions */
+    int32_t n_nodes;         /* after decompositions (aliases included) */
     int32_t n_segments;
     int32_t n_transfers;     /* per run */
     int32_t n_decomposed;    /* composite nodes replaced by primitives */
