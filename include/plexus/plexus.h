@@ -16,6 +16,7 @@
 #include "dtype.h"
 #include "ir.h"
 #include "ops.h"
+#include "plugin.h"
 #include "types.h"
 
 #ifdef __cplusplus
@@ -155,6 +156,31 @@ px_status px_program_memory_report(const px_program *p, int32_t i, px_program_me
 const char *px_program_node_device(const px_program *p, int32_t node);
 /* Print the schedule: segments, transfers, kernels and the memory plan. */
 void px_program_print(const px_program *p, FILE *f);
+
+/* ---- model files ------------------------------------------------------------ */
+
+/* A model file opened through the format plugin that scores it highest
+ * (GGUF, ONNX). Weights stay in the mapped file. */
+typedef struct px_model px_model;
+
+/* Open `path`. Errors name the file and the problem (PX_ERR_IO: cannot
+ * read; PX_ERR_FORMAT: malformed; PX_ERR_UNSUPPORTED: no format plugin
+ * reads it). The model must be closed before its context is destroyed. */
+px_status px_model_open(px_context *ctx, const char *path, px_model **out_model);
+void px_model_close(px_model *m);
+/* Name of the format plugin that opened it ("gguf"). */
+const char *px_model_format(const px_model *m);
+const char *px_model_path(const px_model *m);
+int64_t px_model_meta_count(const px_model *m);
+px_status px_model_meta_get(const px_model *m, int64_t i, const char **out_key, px_meta_value *out);
+/* PX_ERR_NOT_FOUND (with a message naming the key) when absent. */
+px_status px_model_meta_find(const px_model *m, const char *key, px_meta_value *out);
+int64_t px_model_tensor_count(const px_model *m);
+px_status px_model_tensor_get(const px_model *m, int64_t i, px_tensor_info *out);
+/* Build the model's compute graph, if its format plugin can
+ * (PX_ERR_UNSUPPORTED otherwise). The caller destroys the graph, before
+ * closing the model (its constants point into the model's mapping). */
+px_status px_model_build_graph(px_model *m, px_graph **out_graph);
 
 #ifdef __cplusplus
 }

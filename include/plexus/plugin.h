@@ -261,17 +261,84 @@ typedef struct px_probe_result {
     char detail[128];    /* e.g. "avx512 vnni" or why no device is there  */
 } px_probe_result;
 
-/* Format plugins (GGUF, ONNX) implement this table. */
+/* ---- format plugins ------------------------------------------------------ */
+
+/* Metadata value types: the numbering is GGUF's. */
+typedef enum px_meta_type {
+    PX_META_U8 = 0,
+    PX_META_I8 = 1,
+    PX_META_U16 = 2,
+    PX_META_I16 = 3,
+    PX_META_U32 = 4,
+    PX_META_I32 = 5,
+    PX_META_F32 = 6,
+    PX_META_BOOL = 7,
+    PX_META_STRING = 8,
+    PX_META_ARRAY = 9,
+    PX_META_U64 = 10,
+    PX_META_I64 = 11,
+    PX_META_F64 = 12
+} px_meta_type;
+
+/* A string: bytes (not NUL-terminated, may hold any byte) and length. */
+typedef struct px_meta_string {
+    const char *ptr;
+    uint64_t len;
+} px_meta_string;
+
+/* A metadata value. Scalars are in `u`. A STRING is u.str. An ARRAY has
+ * elem_type and n elements at `data`, as a naturally aligned C array in host
+ * byte order: numbers as their C type (BOOL as uint8_t), strings as
+ * px_meta_string, nested arrays as px_meta_value. Valid while the model is
+ * open. */
+typedef struct px_meta_value {
+    int32_t type;       /* px_meta_type */
+    int32_t elem_type;  /* arrays: px_meta_type of the elements */
+    uint64_t n;         /* arrays: element count */
+    const void *data;   /* arrays: the elements */
+    union {
+        uint64_t u64;   /* U8..U64 and BOOL */
+        int64_t i64;    /* I8..I64 */
+        double f64;     /* F32, F64 */
+        px_meta_string str;
+    } u;
+} px_meta_value;
+
+/* A tensor of a model file, in Plexus's row-major order (GGUF lists dims
+ * innermost first; the plugin reverses them). `data` points into the mapped
+ * file (read-only, valid while the model is open). */
+typedef struct px_tensor_info {
+    const char *name;
+    px_dtype dtype;
+    int32_t rank;
+    int64_t ne[PX_MAX_DIMS];
+    const void *data;
+    uint64_t nbytes;
+    uint64_t file_offset;
+} px_tensor_info;
+
+/* Format plugins (GGUF, ONNX) implement this table. A format plugin may link
+ * libplexus to build graphs with the ir.h API. */
 typedef struct px_format_ops {
     uint32_t struct_size;
     /* Score how well this plugin reads the file (0 = not at all), from the
-     * first bytes of the file. */
+     * first bytes of the file. Cheap: no allocation, no I/O. */
     int32_t (*probe_file)(const char *path, const void *head, size_t head_len);
-    /* Import: build a graph (with constants pointing into memory the plugin
-     * keeps mapped) and return an opaque model handle that owns it. */
-    px_status (*import)(const px_host_api *host, const char *path, void **out_model,
-                        px_graph **out_graph);
-    void (*model_free)(void *model);
+    /* Open and validate a file (every offset and size checked against the
+     * file size; weights stay in the mapped file). Errors name the file and
+     * the problem, via host->set_error. */
+    px_status (*open)(const char *path, void **out_model);
+    void (*close)(void *model);
+    /* Metadata, in file order. */
+    int64_t (*meta_count)(void *model);
+    px_status (*meta_get)(void *model, int64_t i, const char **out_key, px_meta_value *out);
+    /* PX_ERR_NOT_FOUND when absent (no message needed). */
+    px_status (*meta_find)(void *model, const char *key, px_meta_value *out);
+    /* Tensors, in file order. */
+    int64_t (*tensor_count)(void *model);
+    px_status (*tensor_get)(void *model, int64_t i, px_tensor_info *out);
+    /* Optional: build the model's compute graph (architecture builders). */
+    px_status (*build_graph)(void *model, const px_config_section *options, px_graph **out_graph);
 } px_format_ops;
 
 typedef struct px_plugin {

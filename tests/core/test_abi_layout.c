@@ -23,6 +23,7 @@ int main(void) {
     CHECK(PX_F32 == 0 && PX_BOOL == 12 && PX_Q4_0 == 13 && PX_Q8_0 == 17 && PX_Q6_K == 22 && PX_IQ4_NL == 23);
     CHECK(PX_OP_ADD == 1 && PX_OP_MATMUL == 23 && PX_OP_ATTENTION == 39 && PX_OP_ARANGE == 52);
     CHECK(PX_DEVICE_CPU == 0 && PX_DEVICE_GPU == 1 && PX_DEVICE_NPU == 2);
+    CHECK(PX_META_STRING == 8 && PX_META_ARRAY == 9 && PX_META_F64 == 12); /* GGUF numbering */
     CHECK(PX_OK == 0 && PX_ERR_ABI == -6 && PX_ERR_RANGE == -13);
     /* Every op has a name that maps back to it. */
     for (int op = 1; op < PX_OP_COUNT; op++) {
@@ -143,11 +144,6 @@ int main(void) {
     PIN(px_probe_result, score, 8);
     PIN(px_probe_result, detail, 12);
     SIZE(px_probe_result, 140);
-    PIN(px_format_ops, struct_size, 0);
-    PIN(px_format_ops, probe_file, 8);
-    PIN(px_format_ops, import, 16);
-    PIN(px_format_ops, model_free, 24);
-    SIZE(px_format_ops, 32);
     PIN(px_plugin, struct_size, 0);
     PIN(px_plugin, abi_major, 4);
     PIN(px_plugin, abi_minor, 8);
@@ -160,5 +156,33 @@ int main(void) {
     PIN(px_plugin, device_ops, 56);
     PIN(px_plugin, format_ops, 64);
     SIZE(px_plugin, 72);
+    PIN(px_meta_string, ptr, 0);
+    PIN(px_meta_string, len, 8);
+    SIZE(px_meta_string, 16);
+    PIN(px_meta_value, type, 0);
+    PIN(px_meta_value, elem_type, 4);
+    PIN(px_meta_value, n, 8);
+    PIN(px_meta_value, data, 16);
+    PIN(px_meta_value, u, 24);
+    SIZE(px_meta_value, 40);
+    PIN(px_tensor_info, name, 0);
+    PIN(px_tensor_info, dtype, 8);
+    PIN(px_tensor_info, rank, 12);
+    PIN(px_tensor_info, ne, 16);
+    PIN(px_tensor_info, data, 80);
+    PIN(px_tensor_info, nbytes, 88);
+    PIN(px_tensor_info, file_offset, 96);
+    SIZE(px_tensor_info, 104);
+    PIN(px_format_ops, struct_size, 0);
+    PIN(px_format_ops, probe_file, 8);
+    PIN(px_format_ops, open, 16);
+    PIN(px_format_ops, close, 24);
+    PIN(px_format_ops, meta_count, 32);
+    PIN(px_format_ops, meta_get, 40);
+    PIN(px_format_ops, meta_find, 48);
+    PIN(px_format_ops, tensor_count, 56);
+    PIN(px_format_ops, tensor_get, 64);
+    PIN(px_format_ops, build_graph, 72);
+    SIZE(px_format_ops, 80);
     return px_test_finish("test_abi_layout");
 }
