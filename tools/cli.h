@@ -22,5 +22,7 @@ int px_cli_common_arg(px_cli_common *c, int argc, char **argv, int *i);
 px_context *px_cli_context(const px_cli_common *c);
 
 int px_cmd_devices(int argc, char **argv);
+int px_cmd_info(int argc, char **argv);
+int px_cmd_tokenize(int argc, char **argv);
 
 #endif
