@@ -8,6 +8,10 @@
 #include "plexus/plexus.h"
 #include "test.h"
 
+/* When set, sequence() counts the checked allocations its runs make. */
+static int count_run_allocs;
+static int64_t run_allocs = -1;
+
 static px_status sequence(void) {
     px_context *ctx = NULL;
     px_graph *g = NULL;
@@ -36,7 +40,10 @@ static px_status sequence(void) {
     for (int i = 0; i < 16; i++) xv[i] = (float)i;
     if ((st = px_program_set_sym(p, "T", 2))) goto out;
     if ((st = px_program_set_input(p, "x", xv, sizeof xv))) goto out;
-    if ((st = px_program_run(p))) goto out;
+    if (count_run_allocs) px_debug_fail_alloc_after(0); /* restart the count */
+    for (int r = 0; r < 3 && st == PX_OK; r++) st = px_program_run(p);
+    if (count_run_allocs) run_allocs = px_debug_fail_alloc_after(0);
+    if (st) goto out;
     float out[16];
     st = px_program_get_output(p, "out", out, sizeof out);
 out:
@@ -47,6 +54,11 @@ out:
 }
 
 int main(void) {
+    /* A run allocates nothing: everything is planned when the program is made. */
+    count_run_allocs = 1;
+    CHECK_OK(sequence());
+    CHECK_MSG(run_allocs == 0, "3 runs made %lld checked allocations (want none)", (long long)run_allocs);
+    count_run_allocs = 0;
     px_debug_fail_alloc_after(0);
     CHECK_OK(sequence());
     int64_t total = px_debug_fail_alloc_after(0);
