@@ -249,7 +249,15 @@ px_status px_sched_lower(px_program *p, const px_graph *src, const px_program_op
                 px_value_desc *vd;
                 if ((st = px_sched_make_desc(src, r->producer, &desc, &vd))) return st;
                 int32_t nc = candidates(p, n->op, n->group, n_groups, offload, cand);
-                decompose = nc == 0 || !select_kernel(p, cand[0], &desc);
+                if (nc > 0 && p->devs[cand[0]].rec->graph_mode) {
+                    /* A graph device decides by claim() later; decompose only
+                     * if no kernel device could run the node whole. */
+                    decompose = 1;
+                    for (int32_t c = 1; c < nc && decompose; c++)
+                        if (!p->devs[cand[c]].rec->graph_mode && select_kernel(p, cand[c], &desc)) decompose = 0;
+                } else {
+                    decompose = nc == 0 || !select_kernel(p, cand[0], &desc);
+                }
                 free(vd);
             }
         }
