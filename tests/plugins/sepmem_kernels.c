@@ -421,11 +421,6 @@ static px_status run_reduce(const px_kernel_args *a) {
 
 /* ---- layout: permute, copy, concat, slice --------------------------------------------- */
 
-static int sup_f32_1(void *dev, const px_node_desc *n) {
-    (void)dev;
-    return in_dtype(n, 0) == PX_F32 && out_dtype(n) == PX_F32;
-}
-
 static px_status run_permute(const px_kernel_args *a) {
     kargs k;
     px_status st = kbegin(a, &k);
@@ -664,10 +659,10 @@ static const px_kernel sm_kernels[] = {
     K(PX_OP_REDUCE_SUM, "sepmem_reduce_sum", sup_reduce, run_reduce),
     K(PX_OP_REDUCE_MEAN, "sepmem_reduce_mean", sup_reduce, run_reduce),
     K(PX_OP_REDUCE_MAX, "sepmem_reduce_max", sup_reduce, run_reduce),
-    K(PX_OP_PERMUTE, "sepmem_permute", sup_f32_1, run_permute),
-    K(PX_OP_COPY, "sepmem_copy", sup_f32_1, run_copy),
+    K(PX_OP_PERMUTE, "sepmem_permute", sup_unary, run_permute),
+    K(PX_OP_COPY, "sepmem_copy", sup_unary, run_copy),
     K(PX_OP_CONCAT, "sepmem_concat", sup_concat, run_concat),
-    K(PX_OP_SLICE, "sepmem_slice", sup_f32_1, run_slice),
+    K(PX_OP_SLICE, "sepmem_slice", sup_unary, run_slice),
     K(PX_OP_GATHER, "sepmem_gather", sup_gather, run_gather),
     K(PX_OP_SET_ROWS, "sepmem_set_rows", sup_set_rows, run_set_rows),
     K(PX_OP_CAST, "sepmem_cast", sup_cast, run_cast),
