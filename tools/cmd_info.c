@@ -1,11 +1,166 @@
-/* plexus info: placeholder until the GGUF runtime lands (in progress). */
+/* plexus info -m FILE [--json]: describe a model file before loading it. */
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
+typedef struct info {
+    const char *format;
+    char arch[64], name[128], tok_model[32];
+    int64_t n_tensors, vocab;
+    uint64_t params, weight_bytes, file_size;
+    int64_t dt_count[PX_DTYPE_COUNT];
+    uint64_t dt_bytes[PX_DTYPE_COUNT];
+} info;
+
+static const char *const hparams[] = {"context_length", "embedding_length", "block_count", "attention.head_count",
+                                      "attention.head_count_kv", "feed_forward_length", "rope.freq_base"};
+#define N_HPARAMS (sizeof hparams / sizeof *hparams)
+
+static void meta_text(const px_model *m, const char *key, char *out, size_t cap) {
+    px_meta_value v;
+    out[0] = 0;
+    if (px_model_meta_find(m, key, &v) == PX_OK && v.type == PX_META_STRING)
+        snprintf(out, cap, "%.*s", (int)(v.u.str.len < cap ? v.u.str.len : cap - 1), v.u.str.ptr);
+}
+
+/* Numeric metadata as double; 0 if absent or not a number. */
+static int meta_num(const px_model *m, const char *key, double *out) {
+    px_meta_value v;
+    if (px_model_meta_find(m, key, &v) != PX_OK) return 0;
+    switch (v.type) {
+    case PX_META_U8: case PX_META_U16: case PX_META_U32: case PX_META_U64: case PX_META_BOOL: *out = (double)v.u.u64; return 1;
+    case PX_META_I8: case PX_META_I16: case PX_META_I32: case PX_META_I64: *out = (double)v.u.i64; return 1;
+    case PX_META_F32: case PX_META_F64: *out = v.u.f64; return 1;
+    default: return 0;
+    }
+}
+
+static void json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static int collect(const px_model *m, const char *path, info *in) {
+    memset(in, 0, sizeof *in);
+    in->format = px_model_format(m);
+    struct stat sb;
+    if (stat(path, &sb) == 0) in->file_size = (uint64_t)sb.st_size;
+    meta_text(m, "general.architecture", in->arch, sizeof in->arch);
+    meta_text(m, "general.name", in->name, sizeof in->name);
+    meta_text(m, "tokenizer.ggml.model", in->tok_model, sizeof in->tok_model);
+    px_meta_value v;
+    in->vocab = px_model_meta_find(m, "tokenizer.ggml.tokens", &v) == PX_OK && v.type == PX_META_ARRAY ? (int64_t)v.n : 0;
+    in->n_tensors = px_model_tensor_count(m);
+    for (int64_t i = 0; i < in->n_tensors; i++) {
+        px_tensor_info t;
+        if (px_model_tensor_get(m, i, &t) != PX_OK) return 0;
+        uint64_t n = 1;
+        for (int32_t d = 0; d < t.rank; d++) n *= (uint64_t)t.ne[d];
+        in->params += n;
+        in->weight_bytes += t.nbytes;
+        if ((int)t.dtype >= 0 && t.dtype < PX_DTYPE_COUNT) {
+            in->dt_count[t.dtype]++;
+            in->dt_bytes[t.dtype] += t.nbytes;
+        }
+    }
+    return 1;
+}
+
+static void print_text(const px_model *m, const char *path, const info *in) {
+    printf("file:        %s (%.2f MiB)\n", path, (double)in->file_size / (1 << 20));
+    printf("format:      %s\n", in->format);
+    printf("arch:        %s\n", in->arch[0] ? in->arch : "(not given)");
+    if (in->name[0]) printf("name:        %s\n", in->name);
+    printf("parameters:  %llu (%.2f M)\n", (unsigned long long)in->params, (double)in->params / 1e6);
+    printf("weights:     %llu bytes in %lld tensors\n", (unsigned long long)in->weight_bytes, (long long)in->n_tensors);
+    for (int t = 0; t < PX_DTYPE_COUNT; t++)
+        if (in->dt_count[t])
+            printf("  %-7s %5lld tensors %12llu bytes\n", px_dtype_name((px_dtype)t), (long long)in->dt_count[t],
+                   (unsigned long long)in->dt_bytes[t]);
+    if (in->tok_model[0]) printf("tokenizer:   %s, %lld tokens\n", in->tok_model, (long long)in->vocab);
+    for (size_t i = 0; i < N_HPARAMS && in->arch[0]; i++) {
+        char key[160];
+        double d;
+        snprintf(key, sizeof key, "%s.%s", in->arch, hparams[i]);
+        if (meta_num(m, key, &d)) printf("%-12s %g\n", hparams[i], d);
+    }
+    printf("metadata:    %lld keys\n", (long long)px_model_meta_count(m));
+}
+
+static void print_json(const px_model *m, const char *path, const info *in) {
+    printf("{\"file\":");
+    json_str(path);
+    printf(",\"file_size\":%llu,\"format\":", (unsigned long long)in->file_size);
+    json_str(in->format);
+    printf(",\"architecture\":");
+    json_str(in->arch);
+    printf(",\"name\":");
+    json_str(in->name);
+    printf(",\"parameters\":%llu,\"weight_bytes\":%llu,\"tensors\":%lld,\"dtypes\":{", (unsigned long long)in->params,
+           (unsigned long long)in->weight_bytes, (long long)in->n_tensors);
+    int first = 1;
+    for (int t = 0; t < PX_DTYPE_COUNT; t++) {
+        if (!in->dt_count[t]) continue;
+        printf("%s\"%s\":{\"tensors\":%lld,\"bytes\":%llu}", first ? "" : ",", px_dtype_name((px_dtype)t),
+               (long long)in->dt_count[t], (unsigned long long)in->dt_bytes[t]);
+        first = 0;
+    }
+    printf("},\"tokenizer\":{\"model\":");
+    json_str(in->tok_model);
+    printf(",\"vocab_size\":%lld},\"hparams\":{", (long long)in->vocab);
+    first = 1;
+    for (size_t i = 0; i < N_HPARAMS && in->arch[0]; i++) {
+        char key[160];
+        double d;
+        snprintf(key, sizeof key, "%s.%s", in->arch, hparams[i]);
+        if (!meta_num(m, key, &d)) continue;
+        printf("%s\"%s\":%.17g", first ? "" : ",", hparams[i], d);
+        first = 0;
+    }
+    printf("},\"metadata_keys\":%lld}\n", (long long)px_model_meta_count(m));
+}
+
 int px_cmd_info(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "plexus info: not available yet\n");
-    return 2;
+    px_cli_common c = {0};
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0) && i + 1 < argc) {
+            path = argv[++i];
+            continue;
+        }
+        int r = px_cli_common_arg(&c, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r == 0) {
+            fprintf(stderr, "plexus info: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "usage: plexus info -m FILE [--json]\n");
+        return 2;
+    }
+    px_context *ctx = px_cli_context(&c);
+    if (!ctx) return 1;
+    px_model *m = NULL;
+    if (px_model_open(ctx, path, &m) != PX_OK) {
+        fprintf(stderr, "plexus: %s\n", px_last_error());
+        px_context_destroy(ctx);
+        return 1;
+    }
+    info in;
+    int ok = collect(m, path, &in);
+    if (!ok) fprintf(stderr, "plexus: %s\n", px_last_error());
+    else if (c.json) print_json(m, path, &in);
+    else print_text(m, path, &in);
+    px_model_close(m);
+    px_context_destroy(ctx);
+    return ok ? 0 : 1;
 }
