@@ -1,5 +1,6 @@
 /* plexus info -m FILE [--json]: describe a model file before loading it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -12,6 +13,9 @@ typedef struct info {
     uint64_t params, weight_bytes, file_size;
     int64_t dt_count[PX_DTYPE_COUNT];
     uint64_t dt_bytes[PX_DTYPE_COUNT];
+    int64_t ctx;             /* -c, else the model's context_length */
+    px_dtype cache_type;     /* --cache-type */
+    uint64_t kv_bytes;       /* K and V cache for ctx tokens, 0 if unknown */
 } info;
 
 static const char *const hparams[] = {"context_length", "embedding_length", "block_count", "attention.head_count",
@@ -49,7 +53,11 @@ static void json_str(const char *s) {
 }
 
 static int collect(const px_model *m, const char *path, info *in) {
+    int64_t ctx = in->ctx;
+    px_dtype ct = in->cache_type;
     memset(in, 0, sizeof *in);
+    in->ctx = ctx;
+    in->cache_type = ct;
     in->format = px_model_format(m);
     struct stat sb;
     if (stat(path, &sb) == 0) in->file_size = (uint64_t)sb.st_size;
@@ -58,6 +66,23 @@ static int collect(const px_model *m, const char *path, info *in) {
     meta_text(m, "tokenizer.ggml.model", in->tok_model, sizeof in->tok_model);
     px_meta_value v;
     in->vocab = px_model_meta_find(m, "tokenizer.ggml.tokens", &v) == PX_OK && v.type == PX_META_ARRAY ? (int64_t)v.n : 0;
+    /* KV cache: layers x ctx x kv heads x head dim, for K and V. */
+    double layers = 0, heads = 0, heads_kv = 0, embd = 0, kdim = 0, vdim = 0, ctx_len = 0;
+    char key[160];
+#define ARCH_NUM(suffix, var) (snprintf(key, sizeof key, "%s.%s", in->arch, suffix), meta_num(m, key, &(var)))
+    if (in->arch[0] && ARCH_NUM("block_count", layers) && ARCH_NUM("attention.head_count", heads) &&
+        ARCH_NUM("embedding_length", embd) && heads > 0) {
+        if (!ARCH_NUM("attention.head_count_kv", heads_kv)) heads_kv = heads;
+        if (!ARCH_NUM("attention.key_length", kdim)) kdim = embd / heads;
+        if (!ARCH_NUM("attention.value_length", vdim)) vdim = embd / heads;
+        if (!in->ctx && ARCH_NUM("context_length", ctx_len)) in->ctx = (int64_t)ctx_len;
+        if (in->ctx > 0) {
+            int64_t krow = px_dtype_row_size(in->cache_type, (int64_t)(heads_kv * kdim));
+            int64_t vrow = px_dtype_row_size(in->cache_type, (int64_t)(heads_kv * vdim));
+            if (krow > 0 && vrow > 0) in->kv_bytes = (uint64_t)layers * (uint64_t)in->ctx * (uint64_t)(krow + vrow);
+        }
+    }
+#undef ARCH_NUM
     in->n_tensors = px_model_tensor_count(m);
     for (int64_t i = 0; i < in->n_tensors; i++) {
         px_tensor_info t;
@@ -93,6 +118,10 @@ static void print_text(const px_model *m, const char *path, const info *in) {
         if (meta_num(m, key, &d)) printf("%-12s %g\n", hparams[i], d);
     }
     printf("metadata:    %lld keys\n", (long long)px_model_meta_count(m));
+    if (in->kv_bytes)
+        printf("memory:      weights %.2f MiB (mapped from the file), KV cache %.2f MiB at -c %lld (%s)\n",
+               (double)in->weight_bytes / (1 << 20), (double)in->kv_bytes / (1 << 20), (long long)in->ctx,
+               px_dtype_name(in->cache_type));
 }
 
 static void print_json(const px_model *m, const char *path, const info *in) {
@@ -125,15 +154,41 @@ static void print_json(const px_model *m, const char *path, const info *in) {
         printf("%s\"%s\":%.17g", first ? "" : ",", hparams[i], d);
         first = 0;
     }
-    printf("},\"metadata_keys\":%lld}\n", (long long)px_model_meta_count(m));
+    printf("},\"metadata_keys\":%lld,\"memory\":{\"weights\":%llu,\"kv_cache\":%llu,\"context\":%lld,\"cache_type\":\"%s\"}}\n",
+           (long long)px_model_meta_count(m), (unsigned long long)in->weight_bytes, (unsigned long long)in->kv_bytes,
+           (long long)in->ctx, px_dtype_name(in->cache_type));
 }
 
 int px_cmd_info(int argc, char **argv) {
     px_cli_common c = {0};
     const char *path = NULL;
+    info in;
+    memset(&in, 0, sizeof in);
+    in.cache_type = PX_F16;
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0) && i + 1 < argc) {
             path = argv[++i];
+            continue;
+        }
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--ctx-size") == 0) && i + 1 < argc) {
+            char *end;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (*end || v < 1 || v > (1ll << 24)) {
+                fprintf(stderr, "plexus info: -c expects a token count 1..16777216, got '%s'\n", argv[i]);
+                return 2;
+            }
+            in.ctx = v;
+            continue;
+        }
+        if ((strcmp(argv[i], "--cache-type") == 0 || strcmp(argv[i], "-ctk") == 0) && i + 1 < argc) {
+            const char *t = argv[++i];
+            if (strcmp(t, "f16") == 0) in.cache_type = PX_F16;
+            else if (strcmp(t, "q8_0") == 0) in.cache_type = PX_Q8_0;
+            else if (strcmp(t, "f32") == 0) in.cache_type = PX_F32;
+            else {
+                fprintf(stderr, "plexus info: --cache-type expects f16, q8_0 or f32, got '%s'\n", t);
+                return 2;
+            }
             continue;
         }
         int r = px_cli_common_arg(&c, argc, argv, &i);
@@ -144,7 +199,7 @@ int px_cmd_info(int argc, char **argv) {
         }
     }
     if (!path) {
-        fprintf(stderr, "usage: plexus info -m FILE [--json]\n");
+        fprintf(stderr, "usage: plexus info -m FILE [-c CTX] [--cache-type f16|q8_0|f32] [--json]\n");
         return 2;
     }
     px_context *ctx = px_cli_context(&c);
@@ -155,7 +210,6 @@ int px_cmd_info(int argc, char **argv) {
         px_context_destroy(ctx);
         return 1;
     }
-    info in;
     int ok = collect(m, path, &in);
     if (!ok) fprintf(stderr, "plexus: %s\n", px_last_error());
     else if (c.json) print_json(m, path, &in);

@@ -13,6 +13,8 @@ check "info counts q8_0 tensors" "echo \"\$out\" | grep -Eq 'q8_0 +[0-9]+ tensor
 json=$("$plexus" info -m "$model" --json); rc=$?
 check "info --json exits 0" "[ $rc -eq 0 ]"
 check "json parses and has the vocab" "echo \"\$json\" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"tokenizer\"][\"vocab_size\"]==512 and d[\"hparams\"][\"block_count\"]==5'"
+# stories260K: 5 layers, 4 kv heads x 8 dims, context 128: K+V f16 = 5*128*2*32*2 bytes.
+check "json kv cache at the model context" "echo \"\$json\" | python3 -c 'import json,sys; m=json.load(sys.stdin)[\"memory\"]; assert m[\"kv_cache\"]==5*128*2*32*2 and m[\"context\"]==128, m'"
 tmp=$(mktemp); head -c 3000 "$model" > "$tmp"
 out=$("$plexus" info -m "$tmp" 2>&1); rc=$?
 check "truncated file exits 1" "[ $rc -eq 1 ]"
