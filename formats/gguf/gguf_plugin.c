@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gguf_types.h"
 #include "plexus/dtype.h"
 #include "plexus/plugin.h"
 
@@ -88,16 +89,6 @@ static void *track(gguf_model *m, size_t n) {
     return p;
 }
 
-static int scalar_size(int32_t t) {
-    switch (t) {
-    case PX_META_U8: case PX_META_I8: case PX_META_BOOL: return 1;
-    case PX_META_U16: case PX_META_I16: return 2;
-    case PX_META_U32: case PX_META_I32: case PX_META_F32: return 4;
-    case PX_META_U64: case PX_META_I64: case PX_META_F64: return 8;
-    default: return 0;
-    }
-}
-
 static void set_scalar(px_meta_value *v, int32_t t, const uint8_t *p) {
     memset(&v->u, 0, sizeof v->u);
     switch (t) {
@@ -118,7 +109,7 @@ static void set_scalar(px_meta_value *v, int32_t t, const uint8_t *p) {
 static px_status rd_value(reader *r, int32_t type, px_meta_value *v, int depth, const char *key) {
     memset(v, 0, sizeof *v);
     v->type = type;
-    int sz = scalar_size(type);
+    int sz = gguf_scalar_size(type);
     if (sz) {
         if (!need(r, (uint64_t)sz)) return BAD(r, "key '%s': file ends inside its value", key);
         set_scalar(v, type, r->m->map + r->pos);
@@ -134,7 +125,7 @@ static px_status rd_value(reader *r, int32_t type, px_meta_value *v, int depth, 
     if ((st = rd_u32(r, &et, key)) || (st = rd_u64(r, &n, key))) return st;
     v->elem_type = (int32_t)et;
     v->n = n;
-    int esz = scalar_size((int32_t)et);
+    int esz = gguf_scalar_size((int32_t)et);
     /* Each element takes at least one byte (8 for strings and arrays), so a
      * count the rest of the file cannot hold is rejected before allocating. */
     uint64_t min_elem = esz ? (uint64_t)esz : 8;
@@ -165,32 +156,6 @@ static px_status rd_value(reader *r, int32_t type, px_meta_value *v, int depth, 
     }
     v->data = a;
     return PX_OK;
-}
-
-/* ggml type id -> px_dtype (-1: unknown). */
-static int ggml_to_px(uint32_t t) {
-    switch (t) {
-    case 0: return PX_F32;
-    case 1: return PX_F16;
-    case 2: return PX_Q4_0;
-    case 3: return PX_Q4_1;
-    case 6: return PX_Q5_0;
-    case 7: return PX_Q5_1;
-    case 8: return PX_Q8_0;
-    case 10: return PX_Q2_K;
-    case 11: return PX_Q3_K;
-    case 12: return PX_Q4_K;
-    case 13: return PX_Q5_K;
-    case 14: return PX_Q6_K;
-    case 20: return PX_IQ4_NL;
-    case 24: return PX_I8;
-    case 25: return PX_I16;
-    case 26: return PX_I32;
-    case 27: return PX_I64;
-    case 28: return PX_F64;
-    case 30: return PX_BF16;
-    default: return -1;
-    }
 }
 
 static void model_free(gguf_model *m) {
@@ -272,7 +237,7 @@ static px_status parse(gguf_model *m) {
         for (uint32_t d = 0; d < n_dims; d++)
             if ((st = rd_u64(&r, &dims[d], nm))) return st;
         if ((st = rd_u32(&r, &type, nm)) || (st = rd_u64(&r, &off, nm))) return st;
-        int dt = ggml_to_px(type);
+        int dt = gguf_to_dtype(type);
         if (dt < 0) return BAD(&r, "tensor '%s': unknown or unsupported ggml type %u", nm, type);
         px_tensor_info *t = &m->tensors[i];
         t->name = nm;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf_types.h"
 #include "plexus/dtype.h"
 
 typedef struct wkv {
@@ -111,21 +112,10 @@ px_status px_gguf_add_str(px_gguf_writer *w, const char *key, const char *s) {
     return st;
 }
 
-/* ggml type id of a px_dtype (-1 if GGUF has none). */
-static int px_to_ggml(px_dtype t) {
-    static const int map[PX_DTYPE_COUNT] = {
-        [PX_F32] = 0, [PX_F16] = 1, [PX_BF16] = 30, [PX_F64] = 28, [PX_I8] = 24, [PX_I16] = 25, [PX_I32] = 26,
-        [PX_I64] = 27, [PX_U8] = -1, [PX_U16] = -1, [PX_U32] = -1, [PX_U64] = -1, [PX_BOOL] = -1, [PX_Q4_0] = 2,
-        [PX_Q4_1] = 3, [PX_Q5_0] = 6, [PX_Q5_1] = 7, [PX_Q8_0] = 8, [PX_Q2_K] = 10, [PX_Q3_K] = 11,
-        [PX_Q4_K] = 12, [PX_Q5_K] = 13, [PX_Q6_K] = 14, [PX_IQ4_NL] = 20,
-    };
-    return (int)t >= 0 && t < PX_DTYPE_COUNT ? map[t] : -1;
-}
-
 px_status px_gguf_add_tensor(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
                              const void *data) {
     if (!w || !name || !*name || rank < 1 || rank > 4 || !ne) return PX_ERR_INVALID_ARG;
-    if (px_to_ggml(dtype) < 0) return fail(w, PX_ERR_DTYPE, "tensor '%s': GGUF has no %s type", name, px_dtype_name(dtype));
+    if (gguf_from_dtype(dtype) < 0) return fail(w, PX_ERR_DTYPE, "tensor '%s': GGUF has no %s type", name, px_dtype_name(dtype));
     for (int64_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0) return fail(w, PX_ERR_INVALID_ARG, "tensor '%s' added twice", name);
     int64_t numel = 1;
@@ -158,16 +148,6 @@ static int put_u32(FILE *f, uint32_t v) { return put(f, &v, 4); }
 static int put_u64(FILE *f, uint64_t v) { return put(f, &v, 8); }
 static int put_str(FILE *f, const char *p, uint64_t n) { return put_u64(f, n) && put(f, p, (size_t)n); }
 
-static int scalar_size(int32_t t) {
-    switch (t) {
-    case PX_META_U8: case PX_META_I8: case PX_META_BOOL: return 1;
-    case PX_META_U16: case PX_META_I16: return 2;
-    case PX_META_U32: case PX_META_I32: case PX_META_F32: return 4;
-    case PX_META_U64: case PX_META_I64: case PX_META_F64: return 8;
-    default: return 0;
-    }
-}
-
 static int put_scalar(FILE *f, const px_meta_value *v) {
     uint8_t b[8];
     switch (v->type) {
@@ -187,11 +167,11 @@ static int put_scalar(FILE *f, const px_meta_value *v) {
 
 /* The value without its type tag (arrays: element type, count, elements). */
 static int put_value(FILE *f, const px_meta_value *v, int depth) {
-    if (scalar_size(v->type)) return put_scalar(f, v);
+    if (gguf_scalar_size(v->type)) return put_scalar(f, v);
     if (v->type == PX_META_STRING) return put_str(f, v->u.str.ptr, v->u.str.len);
     if (v->type != PX_META_ARRAY || depth > 8) return 0;
     if (!put_u32(f, (uint32_t)v->elem_type) || !put_u64(f, v->n)) return 0;
-    int esz = scalar_size(v->elem_type);
+    int esz = gguf_scalar_size(v->elem_type);
     if (esz) return put(f, v->data, (size_t)v->n * (size_t)esz);
     if (v->elem_type == PX_META_STRING) {
         const px_meta_string *s = v->data;
@@ -242,7 +222,7 @@ px_status px_gguf_write(px_gguf_writer *w, const char *path) {
         t->offset = off;
         ok = put_str(f, t->name, strlen(t->name)) && put_u32(f, (uint32_t)t->rank);
         for (int32_t d = t->rank - 1; ok && d >= 0; d--) ok = put_u64(f, (uint64_t)t->ne[d]);
-        ok = ok && put_u32(f, (uint32_t)px_to_ggml(t->dtype)) && put_u64(f, off);
+        ok = ok && put_u32(f, (uint32_t)gguf_from_dtype(t->dtype)) && put_u64(f, off);
         off += (t->nbytes + w->alignment - 1) / w->alignment * w->alignment;
     }
     for (int64_t i = 0; ok && i < w->n_t; i++) ok = pad(f, w->alignment) && put(f, w->t[i].data, (size_t)w->t[i].nbytes);
