@@ -23,5 +23,6 @@ px_context *px_cli_context(const px_cli_common *c);
 
 int px_cmd_devices(int argc, char **argv);
 int px_cmd_info(int argc, char **argv);
+int px_cmd_tokenize(int argc, char **argv);
 
 #endif

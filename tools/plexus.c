@@ -12,6 +12,7 @@ static void usage(FILE *f) {
             "commands:\n"
             "  devices     list plugins, devices and kernels (--json for machine-readable output)\n"
             "  info        describe a model file: -m FILE [--json]\n"
+            "  tokenize    token ids of a text: -m FILE (-p TEXT | -f FILE) [--ids] [--no-bos] (SentencePiece vocabularies)\n"
             "\n"
             "common options:\n"
             "  --config FILE.ini   deployment config (see docs/config.md)\n"
@@ -96,6 +97,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "devices") == 0) return px_cmd_devices(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0) return px_cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "tokenize") == 0) return px_cmd_tokenize(argc - 1, argv + 1);
     fprintf(stderr, "plexus: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
