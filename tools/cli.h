@@ -24,5 +24,10 @@ px_context *px_cli_context(const px_cli_common *c);
 int px_cmd_devices(int argc, char **argv);
 int px_cmd_info(int argc, char **argv);
 int px_cmd_tokenize(int argc, char **argv);
+/* Commands still being written are weak so the tool links without them. */
+__attribute__((weak)) int px_cmd_run(int argc, char **argv);
+__attribute__((weak)) int px_cmd_chat(int argc, char **argv);
+__attribute__((weak)) int px_cmd_logits(int argc, char **argv);
+__attribute__((weak)) int px_cmd_synth(int argc, char **argv);
 
 #endif

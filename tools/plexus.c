@@ -95,9 +95,22 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "devices") == 0) return px_cmd_devices(argc - 1, argv + 1);
-    if (strcmp(cmd, "info") == 0) return px_cmd_info(argc - 1, argv + 1);
-    if (strcmp(cmd, "tokenize") == 0) return px_cmd_tokenize(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        {"devices", px_cmd_devices}, {"info", px_cmd_info},   {"tokenize", px_cmd_tokenize},
+        {"run", px_cmd_run},         {"chat", px_cmd_chat},   {"logits", px_cmd_logits},
+        {"synth", px_cmd_synth},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(cmd, cmds[i].name) != 0) continue;
+        if (!cmds[i].fn) {
+            fprintf(stderr, "plexus: command '%s' is not part of this build\n", cmd);
+            return 2;
+        }
+        return cmds[i].fn(argc - 1, argv + 1);
+    }
     fprintf(stderr, "plexus: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
