@@ -4,6 +4,7 @@
 
 #include "plexus/plexus.h"
 #include "plexus/plugin.h"
+#include "plexus/llm.h"
 
 /* Options every subcommand understands. */
 typedef struct px_cli_common {
@@ -20,6 +21,24 @@ int px_cli_common_arg(px_cli_common *c, int argc, char **argv, int *i);
 /* Create a context from the common options; prints the error and returns
  * NULL on failure. */
 px_context *px_cli_context(const px_cli_common *c);
+
+/* Options of the commands that load a language model (cmd_llm_common.c). */
+typedef struct px_cli_llm {
+    const char *model; /* -m FILE */
+    const char *hf;    /* -hf REPO/FILE */
+    px_llm_params params;
+} px_cli_llm;
+void px_cli_llm_init(px_cli_llm *o);
+/* Like px_cli_common_arg, for -m, -hf, -c, -b, --cache-type/-ctk, -ngl, --device. */
+int px_cli_llm_arg(px_cli_llm *o, int argc, char **argv, int *i);
+/* Load the model (downloading it for -hf); prints the error and returns -1. */
+int px_cli_llm_load(px_cli_llm *o, px_context *ctx, px_llm **out);
+/* Tokenize a prompt (control tokens in the text are parsed); prints errors. */
+int px_cli_tokenize(const px_llm *llm, const char *text, int add_special, int32_t **ids, int32_t *n);
+/* "f16" / "f32" / "q8_0" -> dtype; -1 if unknown. */
+int px_cli_cache_type(const char *s, px_dtype *out);
+/* tools/hf.c: resolve a -hf spec to a local (downloaded, cached) file. */
+__attribute__((weak)) int px_hf_resolve(const char *spec, int verbose, char **out_path);
 
 int px_cmd_devices(int argc, char **argv);
 int px_cmd_info(int argc, char **argv);
