@@ -191,6 +191,7 @@ static inline int64_t cpu_grain(int64_t per_item, int64_t work) {
 CPU_KERNEL_DECL(binary);     /* k_elementwise.c */
 CPU_KERNEL_DECL(unary);
 CPU_KERNEL_DECL(matmul);     /* k_matmul.c */
+CPU_KERNEL_DECL(matmul_act);
 CPU_KERNEL_DECL(reduce);     /* k_reduce.c */
 CPU_KERNEL_DECL(softmax);    /* k_nn.c */
 CPU_KERNEL_DECL(log_softmax);

@@ -259,6 +259,8 @@ static const px_kernel cpu_kernels[] = {
     K(PX_OP_SILU, "silu_ref", unary),
     K(PX_OP_SCALE, "scale_ref", unary),
     KS(PX_OP_MATMUL, "matmul_ref", matmul),
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_MATMUL, .name = "matmul_act", .priority = 1,
+     .supports = cpu_matmul_act_supports, .run = cpu_matmul_act_run, .prepare = cpu_prepare, .release = cpu_release},
     K(PX_OP_GATHER, "gather_ref", gather),
     K(PX_OP_CONCAT, "concat_ref", concat),
     K(PX_OP_SLICE, "slice_ref", slice),

@@ -9,7 +9,18 @@
  * with those rows, 8 partial sums per dot product (a loop compilers
  * vectorise). Float accumulation for F32/F16/BF16 a, double for F64 a; the
  * result is rounded once on store. Scratch per thread: MM_NB rows of K
- * weights and one converted row of a. */
+ * weights and one converted row of a.
+ *
+ * matmul_act (the default for F32 a times F16/BF16/block-quantized b):
+ * the same loop, but each row of a is first rounded the way llama.cpp's CPU
+ * backend rounds activations for that weight type ("vec_dot_type"): to F16
+ * for F16 weights, BF16 for BF16, 8-bit blocks of 32 with an F16 scale
+ * (Q8_0) for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/IQ4_NL, and 8-bit blocks of 256 with
+ * an F32 scale (Q8_K) for the K-quants. This is the arithmetic the integer
+ * SIMD kernels do, and it reproduces llama.cpp's logits on quantized models
+ * far more closely than exact F32 activations; matmul_ref keeps the exact
+ * path (select it in [kernels] to compare). */
+#include <math.h>
 #include <string.h>
 
 #include "cpu_common.h"
@@ -47,7 +58,7 @@ void cpu_matmul_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in
     int64_t K = in[0].rank >= 1 ? in[0].ne[in[0].rank - 1] : 0;
     size_t es = in[0].dtype == PX_F64 ? sizeof(double) : sizeof(float);
     *shared = 0;
-    *per_thread = (size_t)K * (MM_NB + 1) * es;
+    *per_thread = (size_t)K * (MM_NB + 1) * es + 64;
 }
 
 typedef struct mm_ctx {
@@ -63,8 +74,56 @@ typedef struct mm_ctx {
     uint8_t *O;
     size_t b_row_bytes;         /* trans_b = 1: bytes of one row of b (K elements) */
     px_dequantize_row_fn deq;   /* trans_b = 1, b not F32: row -> float */
+    int act;                    /* matmul_act: activation rounding (ACT_*) */
     const cpu_scratch *s;
 } mm_ctx;
+
+enum { ACT_NONE = 0, ACT_F16, ACT_BF16, ACT_Q8_0, ACT_Q8_K };
+
+static int act_for(px_dtype b) {
+    switch (b) {
+    case PX_F16: return ACT_F16;
+    case PX_BF16: return ACT_BF16;
+    case PX_Q4_0: case PX_Q4_1: case PX_Q5_0: case PX_Q5_1: case PX_Q8_0: case PX_IQ4_NL: return ACT_Q8_0;
+    case PX_Q2_K: case PX_Q3_K: case PX_Q4_K: case PX_Q5_K: case PX_Q6_K: return ACT_Q8_K;
+    default: return ACT_NONE;
+    }
+}
+
+/* Round x[0..n) in place as llama.cpp's activation types would hold it. */
+static void act_round(int act, float *x, int64_t n) {
+    if (act == ACT_F16) {
+        for (int64_t i = 0; i < n; i++) x[i] = px_f16_to_f32(px_f32_to_f16(x[i]));
+    } else if (act == ACT_BF16) {
+        for (int64_t i = 0; i < n; i++) x[i] = px_bf16_to_f32(px_f32_to_bf16(x[i]));
+    } else if (act == ACT_Q8_0) {
+        for (int64_t b = 0; b < n; b += 32) {
+            float amax = 0;
+            for (int64_t i = b; i < b + 32 && i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+            float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+            float dh = px_f16_to_f32(px_f32_to_f16(d));
+            for (int64_t i = b; i < b + 32 && i < n; i++) x[i] = dh * roundf(x[i] * id);
+        }
+    } else if (act == ACT_Q8_K) {
+        for (int64_t b = 0; b < n; b += 256) {
+            float amax = 0, max = 0;
+            for (int64_t i = b; i < b + 256 && i < n; i++)
+                if (fabsf(x[i]) > amax) {
+                    amax = fabsf(x[i]);
+                    max = x[i];
+                }
+            if (amax == 0) {
+                for (int64_t i = b; i < b + 256 && i < n; i++) x[i] = 0;
+                continue;
+            }
+            float iscale = -127.0f / max, d = 1.0f / iscale;
+            for (int64_t i = b; i < b + 256 && i < n; i++) {
+                float q = rintf(iscale * x[i]);
+                x[i] = d * (q > 127 ? 127 : q);
+            }
+        }
+    }
+}
 
 static void batch_offsets(const mm_ctx *c, int64_t batch, int64_t *ma, int64_t *mb) {
     *ma = *mb = 0;
@@ -119,6 +178,11 @@ static void mm_item_f32(const mm_ctx *c, int64_t batch, int64_t n0, int64_t nb, 
             ar = (const float *)(const void *)c->A + aoff;
         } else {
             cpu_load_f32(c->adt, c->A, aoff, 1, K, arow);
+            ar = arow;
+        }
+        if (c->act) {
+            if (ar != arow) memcpy(arow, ar, sizeof(float) * (size_t)K);
+            act_round(c->act, arow, K);
             ar = arow;
         }
         for (int64_t j = 0; j < nb; j++) res[j] = dot_f32(ar, wp[j], K) + bv[j];
@@ -184,7 +248,18 @@ static void mm_fill_bias(const mm_ctx *c, int64_t rows) {
     }
 }
 
-px_status cpu_matmul_run(const px_kernel_args *a) {
+static px_status matmul_run(const px_kernel_args *a, int act);
+
+px_status cpu_matmul_run(const px_kernel_args *a) { return matmul_run(a, 0); }
+
+int cpu_matmul_act_supports(void *dev, const px_node_desc *n) {
+    return cpu_matmul_supports(dev, n) && cpu_in_dt(n, 0) == PX_F32 && cpu_attr_i(n, "trans_b", 0) != 0 &&
+           act_for(cpu_in_dt(n, 1)) != ACT_NONE;
+}
+
+px_status cpu_matmul_act_run(const px_kernel_args *a) { return matmul_run(a, 1); }
+
+static px_status matmul_run(const px_kernel_args *a, int act) {
     const px_tensor *A = &a->inputs[0], *B = &a->inputs[1], *O = &a->outputs[0];
     mm_ctx c;
     memset(&c, 0, sizeof c);
@@ -192,6 +267,7 @@ px_status cpu_matmul_run(const px_kernel_args *a) {
     c.bdt = B->dtype;
     c.odt = O->dtype;
     c.tb = px_attr_int(a->node->attrs, a->node->n_attrs, "trans_b", 0) != 0;
+    c.act = act && c.adt == PX_F32 && c.tb ? act_for(c.bdt) : ACT_NONE;
     c.has_bias = cpu_arg_in(a, 2);
     c.M = A->ne[A->rank - 2];
     c.K = A->ne[A->rank - 1];

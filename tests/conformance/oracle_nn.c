@@ -67,6 +67,10 @@ static int eval_matmul(const px_attr *attrs, int32_t n_attrs, const otensor *in,
                 /* 8-bit activations: rounding noise, and the f16 scale of
                  * each activation block (relative 2^-11 of its partial sum) */
                 if (q) t += 6 * sqrt(var) + ldexp(1.0, -10) * blk;
+                /* F16/BF16 weights: F32 activations may be rounded to the
+                 * weight's type first (relative 2^-11 / 2^-8 per element) */
+                if (tb && A->dtype == PX_F32 && (B->dtype == PX_F16 || B->dtype == PX_BF16))
+                    t += ldexp(1.0, B->dtype == PX_F16 ? -11 : -8) * mag;
                 if (bias) {
                     s += bias[n];
                     t += 2 * OU * fabs(bias[n]);
