@@ -154,8 +154,10 @@ px_status px_program_create(px_context *ctx, const px_graph *graph, const px_pro
     px_program *p = px_calloc(1, sizeof *p);
     if (!p) return PX_ERR_NO_MEMORY;
     p->ctx = ctx;
+    p->plan_only = o.plan_only != 0;
     if ((st = px_sched_lower(p, graph, &o)) == PX_OK && (st = px_sched_place(p, &o)) == PX_OK &&
-        (st = px_plan_memory(p)) == PX_OK && (st = allocate(p)) == PX_OK && (st = prepare_kernels(p)) == PX_OK)
+        (st = px_plan_memory(p)) == PX_OK && !p->plan_only && (st = allocate(p)) == PX_OK &&
+        (st = prepare_kernels(p)) == PX_OK)
         st = px_sched_compile_units(p);
     if (st == PX_OK) {
         int32_t max_args = 1;
@@ -269,6 +271,7 @@ px_status px_program_value_shape(const px_program *cp, const char *name, px_dtyp
 
 px_status px_program_set_input(px_program *p, const char *name, const void *data, size_t nbytes) {
     if (!p || !name || (!data && nbytes)) return px_set_error(PX_ERR_INVALID_ARG, "px_program_set_input: NULL argument");
+    if (p->plan_only) return px_set_error(PX_ERR_INVALID_ARG, "px_program_set_input: the program was made with plan_only");
     px_value v = lookup(p, name);
     if (v == PX_NONE) return px_set_error(PX_ERR_NOT_FOUND, "no input named '%s'", name);
     const px_value_rec *r = &p->g->values[v];
@@ -290,6 +293,7 @@ px_status px_program_set_input(px_program *p, const char *name, const void *data
 
 px_status px_program_get_output(px_program *p, const char *name, void *dst, size_t cap) {
     if (!p || !name || (!dst && cap)) return px_set_error(PX_ERR_INVALID_ARG, "px_program_get_output: NULL argument");
+    if (p->plan_only) return px_set_error(PX_ERR_INVALID_ARG, "px_program_get_output: the program was made with plan_only");
     px_value v = lookup(p, name);
     if (v == PX_NONE) return px_set_error(PX_ERR_NOT_FOUND, "no value named '%s'", name);
     const px_value_rec *r = &p->g->values[v];
@@ -309,6 +313,7 @@ px_status px_program_get_output(px_program *p, const char *name, void *dst, size
 
 px_status px_program_reset_state(px_program *p) {
     if (!p) return px_set_error(PX_ERR_INVALID_ARG, "px_program_reset_state: NULL");
+    if (p->plan_only) return px_set_error(PX_ERR_INVALID_ARG, "px_program_reset_state: the program was made with plan_only");
     return zero_states(p);
 }
 
@@ -372,6 +377,7 @@ static px_status do_transfer(px_program *p, const px_transfer *t) {
 
 px_status px_program_run(px_program *p) {
     if (!p) return px_set_error(PX_ERR_INVALID_ARG, "px_program_run: NULL");
+    if (p->plan_only) return px_set_error(PX_ERR_INVALID_ARG, "px_program_run: the program was made with plan_only");
     update_shapes(p);
     p->uploads = p->downloads = 0;
     px_pool *prev = px_pool_current();

@@ -64,6 +64,7 @@ typedef struct px_prog_device {
 
 struct px_program {
     px_context *ctx;
+    int32_t plan_only;      /* planned, not allocated: cannot run */
     px_graph *g;            /* lowered copy */
     px_value *src_map;      /* source graph value -> lowered value */
     int32_t n_src_values;

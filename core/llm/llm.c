@@ -50,6 +50,52 @@ uint64_t px_llm_kv_bytes(const px_model *m, int32_t n_ctx, px_dtype cache_type) 
     return (uint64_t)hp.n_layer * (uint64_t)n_ctx * (uint64_t)hp.n_head_kv * (uint64_t)(k + v);
 }
 
+/* Defaults applied: n_ctx, n_batch, cache type. */
+static void resolve_params(const px_hparams *hp, const px_llm_params *p, int32_t *n_ctx, int32_t *n_batch,
+                           px_dtype *cache) {
+    *n_ctx = p->n_ctx ? p->n_ctx : (int32_t)(hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096);
+    *n_batch = p->n_batch ? p->n_batch : 512;
+    if (*n_batch > *n_ctx) *n_batch = *n_ctx;
+    *cache = cache_dtype_for(hp, p->cache_type);
+}
+
+px_status px_llm_estimate(px_context *ctx, const px_model *m, const px_llm_params *params, px_llm_memory *out,
+                          int32_t cap, int32_t *n_out) {
+    if (!ctx || !m || !n_out || (cap && !out)) return px_set_error(PX_ERR_INVALID_ARG, "px_llm_estimate: bad arguments");
+    *n_out = 0;
+    px_llm_params p = params ? *params : px_llm_params_default();
+    px_hparams hp;
+    px_status st = px_hparams_load(m, &hp);
+    if (st) return st;
+    int32_t n_ctx, n_batch;
+    px_dtype cache;
+    resolve_params(&hp, &p, &n_ctx, &n_batch, &cache);
+    px_graph *g = NULL;
+    if ((st = px_arch_build_graph(m, &hp, n_ctx, n_batch, cache, &g))) return st;
+    px_program_options po = px_program_options_default();
+    po.order = p.order;
+    po.offload_layers = p.offload_layers;
+    po.plan_only = 1;
+    px_program *prog = NULL;
+    st = px_program_create(ctx, g, &po, &prog);
+    px_graph_destroy(g);
+    if (st) return st;
+    int32_t nd = px_program_device_count(prog);
+    for (int32_t i = 0; i < nd; i++) {
+        px_program_memory pm;
+        if (px_program_memory_report(prog, i, &pm)) continue;
+        if (*n_out < cap) {
+            out[*n_out].device = pm.device;
+            out[*n_out].weights = pm.weights;
+            out[*n_out].kv_cache = pm.state;
+            out[*n_out].arena = pm.arena;
+        }
+        ++*n_out;
+    }
+    px_program_destroy(prog);
+    return PX_OK;
+}
+
 px_status px_llm_load(px_context *ctx, const char *path, const px_llm_params *params, px_llm **out) {
     if (!ctx || !path || !out) return px_set_error(PX_ERR_INVALID_ARG, "px_llm_load: NULL argument");
     *out = NULL;
@@ -68,10 +114,7 @@ px_status px_llm_load(px_context *ctx, const char *path, const px_llm_params *pa
     if (!st) st = px_hparams_load(l->model, &l->hp);
     if (!st) st = px_tokenizer_create(l->model, &l->tok);
     if (st) goto fail;
-    l->n_ctx = p.n_ctx ? p.n_ctx : (int32_t)(l->hp.n_ctx_train < 4096 ? l->hp.n_ctx_train : 4096);
-    l->n_batch = p.n_batch ? p.n_batch : 512;
-    if (l->n_batch > l->n_ctx) l->n_batch = l->n_ctx;
-    l->cache_type = cache_dtype_for(&l->hp, p.cache_type);
+    resolve_params(&l->hp, &p, &l->n_ctx, &l->n_batch, &l->cache_type);
     px_graph *g = NULL;
     st = px_arch_build_graph(l->model, &l->hp, l->n_ctx, l->n_batch, l->cache_type, &g);
     if (st) goto fail;

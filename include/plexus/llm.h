@@ -11,6 +11,10 @@
 #define PLEXUS_LLM_H
 
 #include "plexus.h"
+#if __has_include("sampling.h")
+#include "sampling.h"
+#define PX_HAVE_SAMPLING 1
+#endif
 #include "tokenizer.h"
 
 #ifdef __cplusplus
@@ -54,6 +58,56 @@ px_status px_llm_decode(px_llm *llm, const int32_t *tokens, int32_t n, int all_l
 const float *px_llm_logits(const px_llm *llm, int32_t i);
 /* Forget the sequence from position n on (0: all). */
 px_status px_llm_truncate(px_llm *llm, int32_t n);
+
+#ifdef PX_HAVE_SAMPLING
+/* ---- generation -------------------------------------------------------------- */
+
+typedef enum px_stop_reason {
+    PX_STOP_LENGTH = 0,   /* n_predict tokens were generated */
+    PX_STOP_EOG = 1,      /* the model produced an end-of-generation token */
+    PX_STOP_CALLBACK = 2, /* the callback asked to stop */
+    PX_STOP_CONTEXT = 3   /* the context is full */
+} px_stop_reason;
+
+/* Called for each generated token with the text it completes: pieces are
+ * joined and cut at UTF-8 character boundaries, so `text` is always whole
+ * characters (it may be empty when a token ends inside a character).
+ * Return nonzero to stop. */
+typedef int (*px_token_fn)(void *user, int32_t token, const char *text, size_t len);
+
+typedef struct px_generate_params {
+    uint32_t struct_size;
+    int32_t n_predict;           /* tokens to generate; -1: until EOG or a full context */
+    int32_t ignore_eog;          /* 1: do not stop at end-of-generation tokens */
+    px_sampler_params sampling;
+} px_generate_params;
+
+px_generate_params px_generate_params_default(void);
+
+typedef struct px_generate_stats {
+    int32_t n_prompt, n_gen;
+    double prompt_ms, gen_ms;    /* wall time of prompt decoding / generation */
+    px_stop_reason stop;
+} px_generate_stats;
+
+/* Decode `prompt` (appended at n_past), then sample and decode up to
+ * n_predict tokens, streaming them to `fn`. A full context ends generation
+ * with stop = PX_STOP_CONTEXT (not an error); a prompt that does not fit is
+ * PX_ERR_RANGE. The sampler's penalty window sees the prompt. */
+px_status px_llm_generate(px_llm *llm, const int32_t *prompt, int32_t n_prompt, const px_generate_params *params,
+                          px_token_fn fn, void *user, px_generate_stats *stats);
+#endif
+
+/* Memory px_llm_load would take, per device, planned without allocating
+ * anything: weights resident on the device (or mapped from the file), the KV
+ * cache, and the arena for intermediates at n_batch tokens. */
+typedef struct px_llm_memory {
+    const char *device;   /* device id (valid while the context lives) */
+    uint64_t weights, kv_cache, arena;
+} px_llm_memory;
+/* Writes up to `cap` entries; *n_out = number of devices used. */
+px_status px_llm_estimate(px_context *ctx, const px_model *m, const px_llm_params *params, px_llm_memory *out,
+                          int32_t cap, int32_t *n_out);
 
 /* Bytes of the KV cache for n_ctx tokens of a model (before loading). */
 uint64_t px_llm_kv_bytes(const px_model *m, int32_t n_ctx, px_dtype cache_type);

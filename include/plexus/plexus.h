@@ -107,6 +107,10 @@ typedef struct px_program_options {
      * where a kernel exists: comma-separated op names, or "all". NULL: only
      * where the chosen device has no kernel. (Testing and kernel research.) */
     const char *decompose;
+    /* 1: schedule and plan memory only: nothing is allocated on any device
+     * and nothing uploaded; the program can report its memory
+     * (px_program_memory_report), placement and schedule, not run. */
+    int32_t plan_only;
 } px_program_options;
 
 px_program_options px_program_options_default(void);
