@@ -35,6 +35,10 @@ int px_cli_llm_arg(px_cli_llm *o, int argc, char **argv, int *i);
 int px_cli_llm_load(px_cli_llm *o, px_context *ctx, px_llm **out);
 /* Tokenize a prompt (control tokens in the text are parsed); prints errors. */
 int px_cli_tokenize(const px_llm *llm, const char *text, int add_special, int32_t **ids, int32_t *n);
+/* Sampling flags (--temp, --top-k, ...): 1 if taken, 0 if not, -1 on error. */
+int px_cli_sampling_arg(px_sampler_params *s, int argc, char **argv, int *i);
+/* Whole file, NUL-terminated (NULL if unreadable). */
+char *px_cli_read_file(const char *path, size_t *len);
 /* "f16" / "f32" / "q8_0" -> dtype; -1 if unknown. */
 int px_cli_cache_type(const char *s, px_dtype *out);
 /* tools/hf.c: resolve a -hf spec to a local (downloaded, cached) file. */

@@ -89,11 +89,35 @@ int px_cli_tokenize(const px_llm *llm, const char *text, int add_special, int32_
     size_t len = strlen(text);
     int32_t cap = (int32_t)(len < 0x3fffff00 ? len : 0x3fffff00) + 8;
     *ids = malloc(sizeof **ids * (size_t)cap);
-    if (!*ids || px_tokenize(px_llm_tokenizer(llm), text, len, add_special, *ids, cap, n)) {
+    if (!*ids || px_tokenize(px_llm_tokenizer(llm), text, len, add_special, 1, *ids, cap, n)) {
         fprintf(stderr, "plexus: %s\n", *ids ? px_last_error() : "out of memory");
         free(*ids);
         *ids = NULL;
         return -1;
     }
     return 0;
+}
+
+char *px_cli_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    for (size_t k; b && (k = fread(b + n, 1, cap - n, f)) > 0;) {
+        n += k;
+        if (n == cap) {
+            char *nb = realloc(b, (cap *= 2) + 1);
+            if (!nb) free(b);
+            b = nb;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!b || err) {
+        free(b);
+        return NULL;
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
 }

@@ -11,10 +11,7 @@
 #define PLEXUS_LLM_H
 
 #include "plexus.h"
-#if __has_include("sampling.h")
 #include "sampling.h"
-#define PX_HAVE_SAMPLING 1
-#endif
 #include "tokenizer.h"
 
 #ifdef __cplusplus
@@ -59,7 +56,6 @@ const float *px_llm_logits(const px_llm *llm, int32_t i);
 /* Forget the sequence from position n on (0: all). */
 px_status px_llm_truncate(px_llm *llm, int32_t n);
 
-#ifdef PX_HAVE_SAMPLING
 /* ---- generation -------------------------------------------------------------- */
 
 typedef enum px_stop_reason {
@@ -96,7 +92,6 @@ typedef struct px_generate_stats {
  * PX_ERR_RANGE. The sampler's penalty window sees the prompt. */
 px_status px_llm_generate(px_llm *llm, const int32_t *prompt, int32_t n_prompt, const px_generate_params *params,
                           px_token_fn fn, void *user, px_generate_stats *stats);
-#endif
 
 /* Memory px_llm_load would take, per device, planned without allocating
  * anything: weights resident on the device (or mapped from the file), the KV
