@@ -43,7 +43,7 @@ int main(void) {
     const float lg[6] = {2.0f, 1.0f, 0.5f, 3.0f, -1.0f, 0.0f};
     double pr[6], z = 0;
     for (int i = 0; i < 6; i++) z += exp(lg[i]);
-    for (int i = 0; i < 6; i++) pr[i] = exp(lg[i]) / z; /* 3:.563 0:.207 1:.076 2:.046 5:.028 4:.010 */
+    for (int i = 0; i < 6; i++) pr[i] = exp(lg[i]) / z; /* 3:.605 0:.222 1:.082 2:.050 5:.030 4:.011 */
     int seen[6];
 
     /* greedy */
@@ -60,20 +60,20 @@ int main(void) {
     support(&p, lg, 6, seen, 2000);
     CHECK(count_seen(seen, 6) == 2 && seen[3] && seen[0]);
 
-    /* top-p 0.8: cumulative .563, .770, .846 -> {3, 0, 1} */
+    /* top-p 0.85: cumulative .605, .827, .909 -> {3, 0, 1} */
     p = off();
-    p.top_p = 0.8f;
+    p.top_p = 0.85f;
     support(&p, lg, 6, seen, 4000);
     CHECK_MSG(count_seen(seen, 6) == 3 && seen[3] && seen[0] && seen[1], "top-p kept %d", count_seen(seen, 6));
 
-    /* min-p 0.1: p >= .0563 -> {3, 0, 1} */
+    /* min-p 0.1: p >= .0605 -> {3, 0, 1} */
     p = off();
     p.min_p = 0.1f;
     support(&p, lg, 6, seen, 4000);
     CHECK(count_seen(seen, 6) == 3 && seen[3] && seen[0] && seen[1]);
 
-    /* typical-p: H = 1.277 nats; |-log p - H| = 3:.70 0:.30 1:1.30 2:1.80 5:2.30 4:3.32
-     * -> order 0, 3, 1, ...; mass .207, .770 -> typical 0.5 keeps {0, 3} */
+    /* typical-p: H = 1.148 nats; |-log p - H| = 0:.355 3:.645 1:1.355 2:1.855 ...
+     * -> order 0, 3, 1, ...; mass .222, .827 -> typical 0.5 keeps {0, 3} */
     p = off();
     p.typical_p = 0.5f;
     support(&p, lg, 6, seen, 4000);
