@@ -21,6 +21,8 @@ typedef struct wtensor {
     int32_t rank;
     int64_t ne[4];
     const void *data;
+    px_gguf_fill_fn fill; /* or: made at write time */
+    void *user;
     uint64_t nbytes, offset;
 } wtensor;
 
@@ -112,8 +114,8 @@ px_status px_gguf_add_str(px_gguf_writer *w, const char *key, const char *s) {
     return st;
 }
 
-px_status px_gguf_add_tensor(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
-                             const void *data) {
+static px_status add_tensor(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
+                            const void *data, px_gguf_fill_fn fill, void *user) {
     if (!w || !name || !*name || rank < 1 || rank > 4 || !ne) return PX_ERR_INVALID_ARG;
     if (gguf_from_dtype(dtype) < 0) return fail(w, PX_ERR_DTYPE, "tensor '%s': GGUF has no %s type", name, px_dtype_name(dtype));
     for (int64_t i = 0; i < w->n_t; i++)
@@ -136,9 +138,39 @@ px_status px_gguf_add_tensor(px_gguf_writer *w, const char *name, px_dtype dtype
     t->rank = rank;
     memcpy(t->ne, ne, (size_t)rank * sizeof *ne);
     t->data = data;
+    t->fill = fill;
+    t->user = user;
     t->nbytes = (uint64_t)bytes;
     w->n_t++;
     return PX_OK;
+}
+
+px_status px_gguf_add_tensor(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
+                             const void *data) {
+    return add_tensor(w, name, dtype, rank, ne, data, NULL, NULL);
+}
+
+px_status px_gguf_add_tensor_fill(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
+                                  px_gguf_fill_fn fill, void *user) {
+    if (!fill) return PX_ERR_INVALID_ARG;
+    return add_tensor(w, name, dtype, rank, ne, NULL, fill, user);
+}
+
+static int put(FILE *f, const void *p, size_t n);
+
+/* Tensor data: in place, or made by its fill function into a buffer. */
+static int put_tensor(px_gguf_writer *w, FILE *f, const wtensor *t) {
+    if (!t->fill) return put(f, t->data, (size_t)t->nbytes);
+    void *buf = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+    if (!buf) {
+        fail(w, PX_ERR_NO_MEMORY, "tensor '%s': cannot allocate %llu bytes", t->name, (unsigned long long)t->nbytes);
+        return 0;
+    }
+    int ok = t->fill(t->user, t->name, buf, t->nbytes) == PX_OK;
+    if (!ok) fail(w, PX_ERR_INTERNAL, "tensor '%s': its data could not be made", t->name);
+    ok = ok && put(f, buf, (size_t)t->nbytes);
+    free(buf);
+    return ok;
 }
 
 /* ---- serialisation ---------------------------------------------------------------- */
@@ -225,10 +257,12 @@ px_status px_gguf_write(px_gguf_writer *w, const char *path) {
         ok = ok && put_u32(f, (uint32_t)gguf_from_dtype(t->dtype)) && put_u64(f, off);
         off += (t->nbytes + w->alignment - 1) / w->alignment * w->alignment;
     }
-    for (int64_t i = 0; ok && i < w->n_t; i++) ok = pad(f, w->alignment) && put(f, w->t[i].data, (size_t)w->t[i].nbytes);
+    w->err[0] = 0;
+    for (int64_t i = 0; ok && i < w->n_t; i++) ok = pad(f, w->alignment) && put_tensor(w, f, &w->t[i]);
     if (fclose(f) != 0) ok = 0;
     if (!ok) {
         remove(tmp);
+        if (w->err[0]) return PX_ERR_IO;
         return fail(w, PX_ERR_IO, "%s: write failed (disk full, or a metadata value of an unknown type)", path);
     }
     if (rename(tmp, path) != 0) {

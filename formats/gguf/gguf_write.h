@@ -31,6 +31,13 @@ px_status px_gguf_add_str(px_gguf_writer *w, const char *key, const char *s);
 px_status px_gguf_add_tensor(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
                              const void *data);
 
+/* A tensor whose data is made while the file is written, one tensor at a
+ * time (so a large model never sits in memory whole): fill(user, name, dst,
+ * nbytes) writes the tensor's nbytes bytes into dst and returns PX_OK. */
+typedef px_status (*px_gguf_fill_fn)(void *user, const char *name, void *dst, uint64_t nbytes);
+px_status px_gguf_add_tensor_fill(px_gguf_writer *w, const char *name, px_dtype dtype, int32_t rank, const int64_t *ne,
+                                  px_gguf_fill_fn fill, void *user);
+
 /* Write the file: to "<path>.tmp", then renamed over `path`, so a failed
  * write never leaves a partial file under the final name. */
 px_status px_gguf_write(px_gguf_writer *w, const char *path);
