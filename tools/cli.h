@@ -41,16 +41,17 @@ int px_cli_sampling_arg(px_sampler_params *s, int argc, char **argv, int *i);
 char *px_cli_read_file(const char *path, size_t *len);
 /* "f16" / "f32" / "q8_0" -> dtype; -1 if unknown. */
 int px_cli_cache_type(const char *s, px_dtype *out);
-/* tools/hf.c: resolve a -hf spec to a local (downloaded, cached) file. */
-__attribute__((weak)) int px_hf_resolve(const char *spec, int verbose, char **out_path);
+/* tools/hf.c: resolve a -hf spec (OWNER/REPO/FILE.gguf or OWNER/REPO[:QUANT])
+ * to a local file, downloading it into the cache if needed. Prints errors;
+ * returns 0 and a malloc'd path. */
+int px_hf_resolve(const char *spec, int verbose, char **out_path);
 
 int px_cmd_devices(int argc, char **argv);
 int px_cmd_info(int argc, char **argv);
 int px_cmd_tokenize(int argc, char **argv);
-/* Commands still being written are weak so the tool links without them. */
-__attribute__((weak)) int px_cmd_run(int argc, char **argv);
-__attribute__((weak)) int px_cmd_chat(int argc, char **argv);
-__attribute__((weak)) int px_cmd_logits(int argc, char **argv);
-__attribute__((weak)) int px_cmd_synth(int argc, char **argv);
+int px_cmd_run(int argc, char **argv);
+int px_cmd_chat(int argc, char **argv);
+int px_cmd_logits(int argc, char **argv);
+int px_cmd_synth(int argc, char **argv);
 
 #endif

@@ -16,6 +16,10 @@ typedef struct info {
     int64_t ctx;             /* -c, else the model's context_length */
     px_dtype cache_type;     /* --cache-type */
     uint64_t kv_bytes;       /* K and V cache for ctx tokens, 0 if unknown */
+    px_llm_memory dev[16];   /* planned per device (px_llm_estimate) */
+    int32_t n_dev;
+    int64_t batch;
+    char plan_error[256];    /* why there is no plan */
 } info;
 
 static const char *const hparams[] = {"context_length", "embedding_length", "block_count", "attention.head_count",
@@ -55,9 +59,11 @@ static void json_str(const char *s) {
 static int collect(const px_model *m, const char *path, info *in) {
     int64_t ctx = in->ctx;
     px_dtype ct = in->cache_type;
+    int64_t batch = in->batch;
     memset(in, 0, sizeof *in);
     in->ctx = ctx;
     in->cache_type = ct;
+    in->batch = batch;
     in->format = px_model_format(m);
     struct stat sb;
     if (stat(path, &sb) == 0) in->file_size = (uint64_t)sb.st_size;
@@ -122,6 +128,16 @@ static void print_text(const px_model *m, const char *path, const info *in) {
         printf("memory:      weights %.2f MiB (mapped from the file), KV cache %.2f MiB at -c %lld (%s)\n",
                (double)in->weight_bytes / (1 << 20), (double)in->kv_bytes / (1 << 20), (long long)in->ctx,
                px_dtype_name(in->cache_type));
+    if (in->n_dev > 0) {
+        printf("plan:        per device at -c %lld -b %lld (nothing allocated):\n", (long long)in->ctx,
+               (long long)(in->batch < in->ctx ? in->batch : in->ctx));
+        for (int32_t i = 0; i < in->n_dev && i < 16; i++)
+            printf("  %-10s weights %9.2f MiB, KV cache %8.2f MiB, compute arena %8.2f MiB\n", in->dev[i].device,
+                   (double)in->dev[i].weights / (1 << 20), (double)in->dev[i].kv_cache / (1 << 20),
+                   (double)in->dev[i].arena / (1 << 20));
+    } else if (in->plan_error[0]) {
+        printf("plan:        none (%s)\n", in->plan_error);
+    }
 }
 
 static void print_json(const px_model *m, const char *path, const info *in) {
@@ -154,9 +170,15 @@ static void print_json(const px_model *m, const char *path, const info *in) {
         printf("%s\"%s\":%.17g", first ? "" : ",", hparams[i], d);
         first = 0;
     }
-    printf("},\"metadata_keys\":%lld,\"memory\":{\"weights\":%llu,\"kv_cache\":%llu,\"context\":%lld,\"cache_type\":\"%s\"}}\n",
+    printf("},\"metadata_keys\":%lld,\"memory\":{\"weights\":%llu,\"kv_cache\":%llu,\"context\":%lld,\"cache_type\":\"%s\"",
            (long long)px_model_meta_count(m), (unsigned long long)in->weight_bytes, (unsigned long long)in->kv_bytes,
            (long long)in->ctx, px_dtype_name(in->cache_type));
+    printf(",\"batch\":%lld,\"devices\":[", (long long)in->batch);
+    for (int32_t i = 0; i < in->n_dev && i < 16; i++)
+        printf("%s{\"device\":\"%s\",\"weights\":%llu,\"kv_cache\":%llu,\"arena\":%llu}", i ? "," : "", in->dev[i].device,
+               (unsigned long long)in->dev[i].weights, (unsigned long long)in->dev[i].kv_cache,
+               (unsigned long long)in->dev[i].arena);
+    printf("]}}\n");
 }
 
 int px_cmd_info(int argc, char **argv) {
@@ -165,9 +187,25 @@ int px_cmd_info(int argc, char **argv) {
     info in;
     memset(&in, 0, sizeof in);
     in.cache_type = PX_F16;
+    const char *hf = NULL;
+    in.batch = 512;
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0) && i + 1 < argc) {
             path = argv[++i];
+            continue;
+        }
+        if ((strcmp(argv[i], "-hf") == 0 || strcmp(argv[i], "--hf-repo") == 0) && i + 1 < argc) {
+            hf = argv[++i];
+            continue;
+        }
+        if ((strcmp(argv[i], "-b") == 0 || strcmp(argv[i], "--batch-size") == 0) && i + 1 < argc) {
+            char *end;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (*end || v < 1 || v > (1ll << 20)) {
+                fprintf(stderr, "plexus info: -b expects a token count 1..1048576, got '%s'\n", argv[i]);
+                return 2;
+            }
+            in.batch = v;
             continue;
         }
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--ctx-size") == 0) && i + 1 < argc) {
@@ -198,12 +236,20 @@ int px_cmd_info(int argc, char **argv) {
             return 2;
         }
     }
-    if (!path) {
-        fprintf(stderr, "usage: plexus info -m FILE [-c CTX] [--cache-type f16|q8_0|f32] [--json]\n");
+    if (!path && !hf) {
+        fprintf(stderr, "usage: plexus info (-m FILE | -hf REPO/FILE) [-c CTX] [-b BATCH] [--cache-type f16|q8_0|f32] [--json]\n");
         return 2;
     }
+    char *dl = NULL;
+    if (!path) {
+        if (px_hf_resolve(hf, c.verbose, &dl)) return 1;
+        path = dl;
+    }
     px_context *ctx = px_cli_context(&c);
-    if (!ctx) return 1;
+    if (!ctx) {
+        free(dl);
+        return 1;
+    }
     px_model *m = NULL;
     if (px_model_open(ctx, path, &m) != PX_OK) {
         fprintf(stderr, "plexus: %s\n", px_last_error());
@@ -212,9 +258,18 @@ int px_cmd_info(int argc, char **argv) {
     }
     int ok = collect(m, path, &in);
     if (!ok) fprintf(stderr, "plexus: %s\n", px_last_error());
-    else if (c.json) print_json(m, path, &in);
-    else print_text(m, path, &in);
+    if (ok && in.arch[0]) {
+        px_llm_params lp = px_llm_params_default();
+        lp.n_ctx = (int32_t)in.ctx;
+        lp.n_batch = (int32_t)in.batch;
+        lp.cache_type = in.cache_type;
+        if (px_llm_estimate(ctx, m, &lp, in.dev, 16, &in.n_dev) != PX_OK)
+            snprintf(in.plan_error, sizeof in.plan_error, "%s", px_last_error());
+    }
+    if (ok && c.json) print_json(m, path, &in);
+    else if (ok) print_text(m, path, &in);
     px_model_close(m);
     px_context_destroy(ctx);
+    free(dl);
     return ok ? 0 : 1;
 }

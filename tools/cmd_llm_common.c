@@ -65,10 +65,6 @@ int px_cli_llm_load(px_cli_llm *o, px_context *ctx, px_llm **out) {
     const char *path = o->model;
     char *dl = NULL;
     if (!path && o->hf) {
-        if (!px_hf_resolve) {
-            fprintf(stderr, "plexus: -hf is not part of this build\n");
-            return -1;
-        }
         if (px_hf_resolve(o->hf, 0, &dl)) return -1;
         path = dl;
     }
