@@ -281,8 +281,11 @@ static int download(const char *url, const char *path, const char *label, int ve
             return -1;
         }
         if (rc != CURLE_OK || !wok) {
-            fprintf(stderr, "plexus: %s: %s; the partial download %s is kept, run again to resume\n", url,
-                    !wok ? "cannot write to the disk" : curl_easy_strerror(rc), part);
+            struct stat ps;
+            int kept = stat(part, &ps) == 0 && ps.st_size > 0;
+            if (!kept) remove(part);
+            fprintf(stderr, "plexus: %s: %s%s%s\n", url, !wok ? "cannot write to the disk" : curl_easy_strerror(rc),
+                    kept ? "; the partial download is kept, run again to resume: " : "", kept ? part : "");
             return -1;
         }
         (void)len;
