@@ -74,7 +74,7 @@ static int32_t meta_id(const px_model *m, const char *key, int32_t n_vocab, int3
 static const char *const eog_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
     "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>",
-    "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", /* DeepSeek */
+    ("<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"), /* DeepSeek */
 };
 
 px_status px_tokenizer_create(const px_model *m, px_tokenizer **out) {
@@ -541,7 +541,7 @@ px_status px_detokenize(const px_tokenizer *t, const int32_t *ids, int32_t n, in
         px_status st = piece(t, ids[i], unparse_special, remove_space, tmp, sizeof tmp, &k);
         if (st) return st;
         remove_space = 0;
-        if (total + k <= cap) memcpy(buf + total, tmp, k);
+        if (k && total + k <= cap) memcpy(buf + total, tmp, k);
         total += k;
     }
     if (total <= cap && t->clean_spaces && total > 1) {
