@@ -1,10 +1,11 @@
-/* plexus info -m FILE [--json]: describe a model file before loading it. */
+/* plexus info (-m FILE | -hf SPEC [--hf-file FILE]) [--json]: describe a model file before loading it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "hf.h"
 
 typedef struct info {
     const char *format;
@@ -187,7 +188,7 @@ int px_cmd_info(int argc, char **argv) {
     info in;
     memset(&in, 0, sizeof in);
     in.cache_type = PX_F16;
-    const char *hf = NULL;
+    const char *hf = NULL, *hf_file = NULL;
     in.batch = 512;
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0) && i + 1 < argc) {
@@ -196,6 +197,10 @@ int px_cmd_info(int argc, char **argv) {
         }
         if ((strcmp(argv[i], "-hf") == 0 || strcmp(argv[i], "--hf-repo") == 0) && i + 1 < argc) {
             hf = argv[++i];
+            continue;
+        }
+        if ((strcmp(argv[i], "-hff") == 0 || strcmp(argv[i], "--hf-file") == 0) && i + 1 < argc) {
+            hf_file = argv[++i];
             continue;
         }
         if ((strcmp(argv[i], "-b") == 0 || strcmp(argv[i], "--batch-size") == 0) && i + 1 < argc) {
@@ -236,13 +241,14 @@ int px_cmd_info(int argc, char **argv) {
             return 2;
         }
     }
-    if (!path && !hf) {
-        fprintf(stderr, "usage: plexus info (-m FILE | -hf REPO/FILE) [-c CTX] [-b BATCH] [--cache-type f16|q8_0|f32] [--json]\n");
+    if ((!path && !hf) || (hf_file && !hf)) {
+        fprintf(stderr, "usage: plexus info (-m FILE | -hf OWNER/REPO[/FILE.gguf|:QUANT] [--hf-file FILE.gguf])\n"
+                        "                   [-c CTX] [-b BATCH] [--cache-type f16|q8_0|f32] [--json]\n");
         return 2;
     }
     char *dl = NULL;
     if (!path) {
-        if (px_hf_resolve(hf, c.verbose, &dl)) return 1;
+        if (px_hf_resolve_file(hf, hf_file, c.verbose, &dl)) return 1;
         path = dl;
     }
     px_context *ctx = px_cli_context(&c);

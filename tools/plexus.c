@@ -15,6 +15,7 @@ static void usage(FILE *f) {
             "  info        describe a model file and plan its memory: -m FILE [-c N] [--json]\n"
             "  tokenize    token ids of a text: -m FILE (-p TEXT | -f FILE) [--ids] [--json]\n"
             "  logits      logits of the last prompt position: -m FILE -p TEXT [--json] [--all]\n"
+            "  bench       speed: -m FILE [-p 512] [-n 128] [-r 5] [-o md|csv|json] (llama-bench's pp/tg)\n"
             "  synth       write a random-weight GGUF in a real model's shapes: --preset NAME -o FILE\n"
             "  devices     list plugins, devices and kernels (--json for machine-readable output)\n"
             "  -m FILE may be replaced by -hf OWNER/REPO/FILE.gguf or -hf OWNER/REPO[:QUANT] (downloaded once)\n"
@@ -106,7 +107,7 @@ int main(int argc, char **argv) {
     } cmds[] = {
         {"devices", px_cmd_devices}, {"info", px_cmd_info},   {"tokenize", px_cmd_tokenize},
         {"run", px_cmd_run},         {"chat", px_cmd_chat},   {"logits", px_cmd_logits},
-        {"synth", px_cmd_synth},
+        {"synth", px_cmd_synth},     {"bench", px_cmd_bench},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name) != 0) continue;
