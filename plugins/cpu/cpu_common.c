@@ -383,3 +383,37 @@ void cpu_release(void *dev, void *op_state) {
     cpu_host->free(st->buf);
     cpu_host->free(st);
 }
+
+/* ---- device scratch ---------------------------------------------------------------- */
+
+static px_status grow(cpu_device *d, size_t bytes) {
+    if (d->cap >= bytes) return PX_OK;
+    uint8_t *p = cpu_host->alloc(bytes, 64);
+    if (!p) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate %zu bytes of scratch", bytes);
+    cpu_host->free(d->scratch);
+    d->scratch = p;
+    d->cap = bytes;
+    return PX_OK;
+}
+
+px_status cpu_device_scratch_reserve(void *dev, size_t bytes) {
+    cpu_device *d = dev;
+    pthread_mutex_lock(&d->lock);
+    px_status st = grow(d, bytes);
+    pthread_mutex_unlock(&d->lock);
+    return st;
+}
+
+px_status cpu_device_scratch_acquire(void *dev, size_t bytes, void **out) {
+    cpu_device *d = dev;
+    pthread_mutex_lock(&d->lock);
+    px_status st = grow(d, bytes);
+    if (st) {
+        pthread_mutex_unlock(&d->lock);
+        return st;
+    }
+    *out = d->scratch;
+    return PX_OK;
+}
+
+void cpu_device_scratch_release(void *dev) { pthread_mutex_unlock(&((cpu_device *)dev)->lock); }

@@ -20,12 +20,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "plexus/dtype.h"
 #include "plexus/plugin.h"
 #include "quant.h"
 
 /* The host table given to plexus_plugin_query (cpu_plugin.c). */
 extern const px_host_api *cpu_host;
+
+/* The CPU device. `scratch` is shared by the kernels that need a large
+ * per-run buffer (the quantized activations of matmul_q): grown at prepare
+ * (never during a run when the shapes stay within their bounds) and held
+ * under `lock` for the duration of one kernel run. */
+typedef struct cpu_device {
+    char name[64];
+    pthread_mutex_t lock;
+    uint8_t *scratch;
+    size_t cap;
+} cpu_device;
+
+/* Grow the device scratch to at least `bytes` (prepare time). */
+px_status cpu_device_scratch_reserve(void *dev, size_t bytes);
+/* Lock the device scratch for one run; *out has at least `bytes`. */
+px_status cpu_device_scratch_acquire(void *dev, size_t bytes, void **out);
+void cpu_device_scratch_release(void *dev);
 
 /* Elements processed per step by the chunked loops (stack buffers). */
 #define CPU_TILE 256
@@ -192,6 +211,10 @@ CPU_KERNEL_DECL(binary);     /* k_elementwise.c */
 CPU_KERNEL_DECL(unary);
 CPU_KERNEL_DECL(matmul);     /* k_matmul.c */
 CPU_KERNEL_DECL(matmul_act);
+CPU_KERNEL_DECL(matmul_q);  /* k_matmul_q.c */
+px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_state);
+void cpu_matmul_q_release(void *dev, void *op_state);
+const char *cpu_matmul_q_isa_name(void);
 CPU_KERNEL_DECL(reduce);     /* k_reduce.c */
 CPU_KERNEL_DECL(softmax);    /* k_nn.c */
 CPU_KERNEL_DECL(log_softmax);

@@ -80,9 +80,6 @@ static px_status cpu_probe(px_probe_result *out) {
 
 /* ---- device ----------------------------------------------------------------------- */
 
-typedef struct cpu_device {
-    char name[64];
-} cpu_device;
 
 /* "model name" from /proc/cpuinfo, or "" when not readable. */
 static void read_model_name(char *buf, size_t cap) {
@@ -112,6 +109,8 @@ static px_status cpu_device_create(int32_t index, const px_config_section *confi
     if (index != 0) return cpu_host->set_error(PX_ERR_INVALID_ARG, "cpu: no device %d (there is one)", index);
     cpu_device *d = cpu_host->alloc(sizeof *d, 16);
     if (!d) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: out of memory creating the device");
+    memset(d, 0, sizeof *d);
+    pthread_mutex_init(&d->lock, NULL);
     char model[64];
     read_model_name(model, sizeof model);
     snprintf(d->name, sizeof d->name, "%s", model[0] ? model : "cpu");
@@ -119,7 +118,13 @@ static px_status cpu_device_create(int32_t index, const px_config_section *confi
     return PX_OK;
 }
 
-static void cpu_device_destroy(void *dev) { cpu_host->free(dev); }
+static void cpu_device_destroy(void *dev) {
+    cpu_device *d = dev;
+    if (!d) return;
+    cpu_host->free(d->scratch);
+    pthread_mutex_destroy(&d->lock);
+    cpu_host->free(d);
+}
 
 static px_status cpu_get_info(void *dev, px_device_info *out) {
     const cpu_device *d = dev;
@@ -259,6 +264,9 @@ static const px_kernel cpu_kernels[] = {
     K(PX_OP_SILU, "silu_ref", unary),
     K(PX_OP_SCALE, "scale_ref", unary),
     KS(PX_OP_MATMUL, "matmul_ref", matmul),
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_MATMUL, .name = "matmul_q", .priority = 2,
+     .supports = cpu_matmul_q_supports, .run = cpu_matmul_q_run, .prepare = cpu_matmul_q_prepare,
+     .release = cpu_matmul_q_release},
     {.struct_size = sizeof(px_kernel), .op = PX_OP_MATMUL, .name = "matmul_act", .priority = 1,
      .supports = cpu_matmul_act_supports, .run = cpu_matmul_act_run, .prepare = cpu_prepare, .release = cpu_release},
     K(PX_OP_GATHER, "gather_ref", gather),

@@ -21,6 +21,8 @@
  * far more closely than exact F32 activations; matmul_ref keeps the exact
  * path (select it in [kernels] to compare). */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_common.h"
@@ -100,9 +102,11 @@ static void act_round(int act, float *x, int64_t n) {
         for (int64_t b = 0; b < n; b += 32) {
             float amax = 0;
             for (int64_t i = b; i < b + 32 && i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
-            float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+            /* llama.cpp's x86 quantizer: values times 127/amax, rounded to
+             * nearest with ties to even; scale amax/127 stored as F16 */
+            float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
             float dh = px_f16_to_f32(px_f32_to_f16(d));
-            for (int64_t i = b; i < b + 32 && i < n; i++) x[i] = dh * roundf(x[i] * id);
+            for (int64_t i = b; i < b + 32 && i < n; i++) x[i] = dh * nearbyintf(x[i] * id);
         }
     } else if (act == ACT_Q8_K) {
         for (int64_t b = 0; b < n; b += 256) {

@@ -1,0 +1,404 @@
+/* CPU plugin — MATMUL with integer dot products: F32 activations times
+ * Q8_0 / Q4_0 weights read in place (trans_b = 1), and F16 weights.
+ *
+ * Same arithmetic as matmul_act (see k_matmul.c): each activation row is
+ * first quantized to 8-bit blocks of 32 with an F16 scale (or rounded to F16
+ * for F16 weights), then
+ *   out[m][n] = sum over blocks of d_w * d_a * (sum of q_w * q_a)
+ * where the inner sums are exact integers. Only the order of the float
+ * additions differs from matmul_act.
+ *
+ * Paths, chosen once from CPUID (PLEXUS_CPU_ISA=scalar|avx2|avx512 forces
+ * one, for tests and comparisons):
+ *   avx512: AVX-512 VNNI vpdpbusd on 256-bit lanes; F16 weights via
+ *           vcvtph2ps on 512 bits;
+ *   avx2:   vpmaddubsw + vpmaddwd; F16C;
+ *   scalar: plain C (every other CPU, and ARM until the NEON path).
+ *
+ * Work: the activation rows are quantized once per run into the device's
+ * shared scratch (grown at prepare, so runs allocate nothing), then items of
+ * (up to 64 rows of a) x (up to MQ_NB weight rows) are spread over the
+ * thread pool; each weight row is read from memory once per item and dotted
+ * with every row of the item while it is in L1. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_common.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MQ_X86 1
+#endif
+
+#define MQ_NB 8  /* weight rows per item */
+#define MQ_MT 64 /* activation rows per item */
+#define MQ_INT_MAX_M 4 /* integer path for quantized weights up to this many rows */
+
+/* An activation block: 32 int8 values, their scale (the F16-rounded scale,
+ * as a float) and their sum (for Q4_0's offset of 8). 40 bytes. */
+typedef struct act_block {
+    float d;
+    int32_t sum;
+    int8_t q[32];
+} act_block;
+
+typedef enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 } mq_isa;
+
+static int mq_isa_level = -1;
+
+#ifdef MQ_X86
+#include <cpuid.h>
+/* CPUID and XCR0 (the OS must save the wider registers). */
+static int x86_level(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return ISA_SCALAR;
+    int fma = (c >> 12) & 1, f16c = (c >> 29) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+    if (!osxsave || !avx) return ISA_SCALAR;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    if ((xlo & 6) != 6) return ISA_SCALAR; /* XMM and YMM state */
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return ISA_SCALAR;
+    int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+    int vnni = (c >> 11) & 1;
+    if (!(avx2 && fma && f16c)) return ISA_SCALAR;
+    if (avx512f && avx512bw && avx512vl && vnni && (xlo & 0xE0) == 0xE0) return ISA_AVX512;
+    return ISA_AVX2;
+}
+#endif
+
+static int isa(void) {
+    if (mq_isa_level >= 0) return mq_isa_level;
+    int level = ISA_SCALAR;
+#ifdef MQ_X86
+    level = x86_level();
+#endif
+    const char *force = getenv("PLEXUS_CPU_ISA");
+    if (force) {
+        int want = strcmp(force, "scalar") == 0 ? ISA_SCALAR : strcmp(force, "avx2") == 0 ? ISA_AVX2
+                   : strcmp(force, "avx512") == 0 ? ISA_AVX512 : level;
+        if (want < level) level = want; /* never above what the CPU has */
+    }
+    mq_isa_level = level;
+    return level;
+}
+
+const char *cpu_matmul_q_isa_name(void) {
+    static const char *names[] = {"scalar", "avx2", "avx512-vnni"};
+    return names[isa()];
+}
+
+/* ---- activation quantization (exactly act_round's Q8_0 in k_matmul.c) ----
+ * As llama.cpp's x86 quantizer does it: scale amax/127 stored as F16, the
+ * values multiplied by 127/amax and rounded to nearest, ties to even. */
+
+static void quantize_row(const float *x, int64_t K, act_block *out) {
+    for (int64_t b = 0; b < K / 32; b++) {
+        const float *v = x + b * 32;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) {
+            float a = v[i] < 0 ? -v[i] : v[i];
+            amax = a > amax ? a : amax;
+        }
+        float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
+        int32_t sum = 0;
+        for (int i = 0; i < 32; i++) {
+            int q = (int)nearbyintf(v[i] * id);
+            out[b].q[i] = (int8_t)q;
+            sum += q;
+        }
+        out[b].d = px_f16_to_f32(px_f32_to_f16(d));
+        out[b].sum = sum;
+    }
+}
+
+/* ---- dot products: one weight row with one activation row ----------------- */
+
+static float dot_q8_scalar(const uint8_t *w, const act_block *a, int64_t nb) {
+    float acc = 0;
+    for (int64_t b = 0; b < nb; b++, w += 34) {
+        const int8_t *q = (const int8_t *)(w + 2);
+        int32_t s = 0;
+        for (int i = 0; i < 32; i++) s += q[i] * a[b].q[i];
+        uint16_t h;
+        memcpy(&h, w, 2);
+        acc += (float)s * (px_f16_to_f32(h) * a[b].d);
+    }
+    return acc;
+}
+
+static float dot_q4_scalar(const uint8_t *w, const act_block *a, int64_t nb) {
+    float acc = 0;
+    for (int64_t b = 0; b < nb; b++, w += 18) {
+        const uint8_t *q = w + 2;
+        int32_t s = 0;
+        for (int i = 0; i < 16; i++) s += (q[i] & 15) * a[b].q[i] + (q[i] >> 4) * a[b].q[i + 16];
+        s -= 8 * a[b].sum;
+        uint16_t h;
+        memcpy(&h, w, 2);
+        acc += (float)s * (px_f16_to_f32(h) * a[b].d);
+    }
+    return acc;
+}
+
+static float dot_f16_scalar(const uint16_t *w, const float *a, int64_t K) {
+    float s[8] = {0};
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+        for (int j = 0; j < 8; j++) s[j] += px_f16_to_f32(w[k + j]) * a[k + j];
+    for (; k < K; k++) s[0] += px_f16_to_f32(w[k]) * a[k];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+#ifdef MQ_X86
+__attribute__((target("avx2,fma,f16c"))) static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma,f16c"))) static inline __m256i q4_unpack(const uint8_t *q) {
+    __m128i b = _mm_loadu_si128((const __m128i *)q);
+    __m128i lo = _mm_and_si128(b, _mm_set1_epi8(15));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(15));
+    return _mm256_set_m128i(hi, lo); /* elements 0..15, then 16..31 */
+}
+
+__attribute__((target("avx2,fma,f16c"))) static float dot_q8_avx2(const uint8_t *w, const act_block *a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; b++, w += 34) {
+        __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
+        __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
+        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw));
+        __m256i s = _mm256_madd_epi16(p, ones);
+        uint16_t h;
+        memcpy(&h, w, 2);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * a[b].d), acc);
+    }
+    return hsum256(acc);
+}
+
+__attribute__((target("avx2,fma,f16c"))) static float dot_q4_avx2(const uint8_t *w, const act_block *a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    float corr = 0;
+    for (int64_t b = 0; b < nb; b++, w += 18) {
+        __m256i qw = q4_unpack(w + 2);
+        __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
+        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
+        uint16_t h;
+        memcpy(&h, w, 2);
+        float sc = _cvtsh_ss(h) * a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(sc), acc);
+        corr += sc * (float)(8 * a[b].sum);
+    }
+    return hsum256(acc) - corr;
+}
+
+__attribute__((target("avx2,fma,f16c"))) static float dot_f16_avx2(const uint16_t *w, const float *a, int64_t K) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))), _mm256_loadu_ps(a + k), s0);
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 8))), _mm256_loadu_ps(a + k + 8), s1);
+    }
+    float r = hsum256(_mm256_add_ps(s0, s1));
+    for (; k < K; k++) r += px_f16_to_f32(w[k]) * a[k];
+    return r;
+}
+
+#define AVX512 "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"
+
+__attribute__((target(AVX512))) static float dot_q8_avx512(const uint8_t *w, const act_block *a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, w += 34) {
+        __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
+        __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
+        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(qw), _mm256_sign_epi8(qa, qw));
+        uint16_t h;
+        memcpy(&h, w, 2);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * a[b].d), acc);
+    }
+    return hsum256(acc);
+}
+
+__attribute__((target(AVX512))) static float dot_q4_avx512(const uint8_t *w, const act_block *a, int64_t nb) {
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (int64_t b = 0; b < nb; b++, w += 18) {
+        __m256i qw = q4_unpack(w + 2);
+        __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
+        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), qw, qa);
+        uint16_t h;
+        memcpy(&h, w, 2);
+        float sc = _cvtsh_ss(h) * a[b].d;
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(sc), acc);
+        corr += sc * (float)(8 * a[b].sum);
+    }
+    return hsum256(acc) - corr;
+}
+
+/* F16 x F16 in llama.cpp's order (so that logits match its CPU backend to the
+ * last bit where it can): rows whose length is a multiple of 16 as its GEMM
+ * does them (one 16-lane accumulator, then a full reduction); other lengths
+ * as its vector dot product (four 16-lane accumulators over 64-element
+ * steps, reduced pairwise, then the tail in double). */
+__attribute__((target(AVX512))) static float dot_f16_avx512(const uint16_t *w, const float *a, int64_t K) {
+    if (K % 16 == 0) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K; k += 16)
+            acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k))), _mm512_loadu_ps(a + k), acc);
+        return _mm512_reduce_add_ps(acc);
+    }
+    __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t np = K & ~(int64_t)63;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            s[j] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16 * j))),
+                                   _mm512_loadu_ps(a + i + 16 * j), s[j]);
+    s[0] = _mm512_add_ps(s[0], s[2]);
+    s[1] = _mm512_add_ps(s[1], s[3]);
+    s[0] = _mm512_add_ps(s[0], s[1]);
+    double r = (double)_mm512_reduce_add_ps(s[0]);
+    for (int64_t i = np; i < K; i++) r += (double)(px_f16_to_f32(w[i]) * a[i]);
+    return (float)r;
+}
+#endif
+
+typedef float (*dot_q_fn)(const uint8_t *w, const act_block *a, int64_t nb);
+typedef float (*dot_h_fn)(const uint16_t *w, const float *a, int64_t K);
+
+/* ---- the kernel ------------------------------------------------------------------- */
+
+static int64_t rows_of(const px_value_desc *v) {
+    int64_t m = 1;
+    for (int32_t i = 0; i + 1 < v->rank; i++) m *= v->ne[i];
+    return m;
+}
+
+int cpu_matmul_q_supports(void *dev, const px_node_desc *n) {
+    (void)dev;
+    if (n->n_inputs < 2 || n->n_inputs > 3 || n->n_outputs != 1 || !cpu_in(n, 0) || !cpu_in(n, 1)) return 0;
+    const px_value_desc *A = &n->inputs[0], *B = &n->inputs[1];
+    px_dtype bt = B->dtype;
+    if (A->dtype != PX_F32 || n->outputs[0].dtype != PX_F32) return 0;
+    if (cpu_attr_i(n, "trans_b", 0) == 0 || B->rank != 2 || A->rank < 2) return 0;
+    if (bt != PX_Q8_0 && bt != PX_Q4_0 && bt != PX_F16) return 0;
+    int64_t K = A->ne[A->rank - 1];
+    if (B->ne[1] != K || (bt != PX_F16 && K % 32)) return 0;
+    if (cpu_in(n, 2) && (cpu_in_dt(n, 2) != PX_F32 || n->inputs[2].rank != 1)) return 0;
+    return 1;
+}
+
+/* Shared scratch: the quantized (or F16-rounded) activation rows. */
+static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
+    return bt == PX_F16 ? (size_t)(M * K) * sizeof(float) : (size_t)(M * (K / 32)) * sizeof(act_block);
+}
+
+/* Prepare: the device scratch for the activations, and matmul_act's own
+ * scratch (op_state) for the batches it takes over (see cpu_matmul_q_run). */
+px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_state) {
+    *out_state = NULL;
+    const px_value_desc *A = &node->inputs[0];
+    px_status st = cpu_device_scratch_reserve(dev, act_bytes(node->inputs[1].dtype, rows_of(A), A->ne[A->rank - 1]));
+    return st ? st : cpu_prepare(dev, node, out_state);
+}
+
+void cpu_matmul_q_release(void *dev, void *op_state) { cpu_release(dev, op_state); }
+
+typedef struct mq_ctx {
+    px_dtype bt;
+    int64_t M, K, N, nb;
+    const float *A, *bias;
+    const uint8_t *B;
+    float *O;
+    act_block *qa; /* [M][nb] */
+    float *ha;     /* [M][K], F16-rounded */
+    size_t row_bytes;
+    int64_t ntm;
+    dot_q_fn dq;
+    dot_h_fn dh;
+} mq_ctx;
+
+static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const mq_ctx *c = vctx;
+    for (int64_t m = b; m < e; m++) {
+        if (c->bt == PX_F16) {
+            const float *x = c->A + m * c->K;
+            float *h = c->ha + m * c->K;
+            for (int64_t k = 0; k < c->K; k++) h[k] = px_f16_to_f32(px_f32_to_f16(x[k]));
+        } else {
+            quantize_row(c->A + m * c->K, c->K, c->qa + m * c->nb);
+        }
+    }
+}
+
+static void mm_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const mq_ctx *c = vctx;
+    for (int64_t item = b; item < e; item++) {
+        int64_t tn = item / c->ntm, tm = item - tn * c->ntm;
+        int64_t n0 = tn * MQ_NB, n1 = n0 + MQ_NB < c->N ? n0 + MQ_NB : c->N;
+        int64_t m0 = tm * MQ_MT, m1 = m0 + MQ_MT < c->M ? m0 + MQ_MT : c->M;
+        for (int64_t n = n0; n < n1; n++) {
+            const uint8_t *w = c->B + (size_t)n * c->row_bytes;
+            float bias = c->bias ? c->bias[n] : 0.0f;
+            for (int64_t m = m0; m < m1; m++) {
+                float v = c->bt == PX_F16 ? c->dh((const uint16_t *)(const void *)w, c->ha + m * c->K, c->K)
+                                          : c->dq(w, c->qa + m * c->nb, c->nb);
+                c->O[m * c->N + n] = v + bias;
+            }
+        }
+    }
+}
+
+px_status cpu_matmul_q_run(const px_kernel_args *a) {
+    const px_tensor *A = &a->inputs[0], *B = &a->inputs[1], *O = &a->outputs[0];
+    mq_ctx c;
+    memset(&c, 0, sizeof c);
+    c.bt = B->dtype;
+    c.K = A->ne[A->rank - 1];
+    c.M = 1;
+    for (int32_t i = 0; i + 1 < A->rank; i++) c.M *= A->ne[i];
+    c.N = B->ne[0];
+    if (B->ne[1] != c.K || O->ne[O->rank - 1] != c.N)
+        return a->host->set_error(PX_ERR_SHAPE, "matmul: shapes of a, b and out do not agree");
+    if (c.M == 0 || c.N == 0) return PX_OK;
+    /* Batches of more than MQ_INT_MAX_M rows with quantized weights go to
+     * matmul_act for now: its float order has matched llama.cpp's prompt
+     * logits on the reference models, and with 8-bit activations a last-bit
+     * difference upstream can move a value across a rounding step. */
+    if (c.bt != PX_F16 && c.M > MQ_INT_MAX_M) return cpu_matmul_act_run(a);
+    c.nb = c.K / 32;
+    c.A = A->data;
+    c.B = B->data;
+    c.O = O->data;
+    c.bias = cpu_arg_in(a, 2) ? a->inputs[2].data : NULL;
+    c.row_bytes = (size_t)px_dtype_row_size(c.bt, c.K);
+    int level = isa();
+#ifdef MQ_X86
+    c.dq = c.bt == PX_Q8_0 ? (level == ISA_AVX512 ? dot_q8_avx512 : level == ISA_AVX2 ? dot_q8_avx2 : dot_q8_scalar)
+                           : (level == ISA_AVX512 ? dot_q4_avx512 : level == ISA_AVX2 ? dot_q4_avx2 : dot_q4_scalar);
+    c.dh = level == ISA_AVX512 ? dot_f16_avx512 : level == ISA_AVX2 ? dot_f16_avx2 : dot_f16_scalar;
+#else
+    (void)level;
+    c.dq = c.bt == PX_Q8_0 ? dot_q8_scalar : dot_q4_scalar;
+    c.dh = dot_f16_scalar;
+#endif
+    void *scr = NULL;
+    px_status st = cpu_device_scratch_acquire(a->device, act_bytes(c.bt, c.M, c.K), &scr);
+    if (st) return st;
+    c.qa = scr;
+    c.ha = scr;
+    a->host->parallel_for(c.M, 1, quant_range, &c);
+    c.ntm = (c.M + MQ_MT - 1) / MQ_MT;
+    int64_t items = ((c.N + MQ_NB - 1) / MQ_NB) * c.ntm;
+    int64_t per_item = (c.M < MQ_MT ? c.M : MQ_MT) * MQ_NB * c.K;
+    a->host->parallel_for(items, cpu_grain(per_item, 1 << 15), mm_range, &c);
+    cpu_device_scratch_release(a->device);
+    return PX_OK;
+}
