@@ -49,19 +49,37 @@ typedef enum px_chat_template {
     PX_CHAT_EXAONE3,
     PX_CHAT_MONARCH,
     PX_CHAT_MEGREZ,
-    PX_CHAT_COUNT
+    PX_CHAT_ORION,
+    PX_CHAT_CHATGLM3,
+    PX_CHAT_CHATGLM4,
+    PX_CHAT_GLMEDGE,
+    PX_CHAT_MINICPM,
+    PX_CHAT_EXAONE4,
+    PX_CHAT_RWKV_WORLD,
+    PX_CHAT_SMOLVLM,
+    PX_CHAT_BAILING,
+    PX_CHAT_COUNT /* number of values, not a family */
 } px_chat_template;
 
-/* A family name ("chatml", "llama3", "mistral-v7", ...) or a Jinja template
- * text. PX_CHAT_UNKNOWN when not recognised. */
+/* A family name ("chatml", "llama3", "mistral-v7", ...; exact, as
+ * px_chat_template_name gives it) or a Jinja template text (GGUF
+ * tokenizer.chat_template), recognised by marker substrings in llama.cpp's
+ * order. PX_CHAT_UNKNOWN when not recognised or NULL. */
 px_chat_template px_chat_template_detect(const char *name_or_jinja);
-/* The family's name ("chatml"), "unknown" for PX_CHAT_UNKNOWN. */
+/* The family's name ("chatml"), "unknown" for PX_CHAT_UNKNOWN and values
+ * out of range. */
 const char *px_chat_template_name(px_chat_template t);
 
 /* Format `n` messages; add_assistant = 1 appends the opening of the
- * assistant's turn. Writes at most `cap` bytes, NUL-terminated when it fits;
- * *n_out = bytes needed without the NUL; PX_ERR_RANGE when cap <= *n_out.
- * The text contains no BOS: the tokenizer adds it. */
+ * assistant's turn. Writes at most `cap` bytes (buf may be NULL when cap is
+ * 0), NUL-terminated when it fits; *n_out = bytes needed without the NUL
+ * (also on PX_ERR_RANGE); PX_ERR_RANGE when cap <= *n_out.
+ * PX_ERR_INVALID_ARG for PX_CHAT_UNKNOWN, n < 0 or a message without role or
+ * content. Roles a family has no place for are skipped or rendered as the
+ * family does in llama.cpp. The text does not start with a BOS: the
+ * tokenizer adds it (tokenizer.ggml.add_bos_token); only llama2-sys-bos and
+ * monarch write "<s>" between turns, smolvlm opens with "<|im_start|>", as
+ * llama.cpp's built-in formats do. */
 px_status px_chat_apply(px_chat_template t, const px_chat_message *msgs, int32_t n, int add_assistant, char *buf,
                         size_t cap, size_t *n_out);
 
