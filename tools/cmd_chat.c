@@ -190,6 +190,12 @@ int px_cmd_chat(int argc, char **argv) {
         usage();
         return 2;
     }
+    if (tmpl_name && px_chat_template_detect(tmpl_name) == PX_CHAT_UNKNOWN) {
+        fprintf(stderr, "plexus chat: unknown chat template '%s'; the families are:", tmpl_name);
+        for (int t = 1; t < PX_CHAT_COUNT; t++) fprintf(stderr, " %s", px_chat_template_name((px_chat_template)t));
+        fputc('\n', stderr);
+        return 2;
+    }
     int rc = 1;
     px_llm *llm = NULL;
     convo cv = {0};
