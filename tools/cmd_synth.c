@@ -2,44 +2,89 @@
  * [--seed N] [--layers N]: a GGUF with random weights in the exact shapes of a
  * real model, for benchmarks and tests where no real weights can be had.
  * Tensors are made one at a time while the file is written. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "gguf_write.h"
 
+/* Which optional keys llama.cpp's converter writes for the model. */
+enum {
+    K_FREQ_BASE = 1,  /* <arch>.rope.freq_base */
+    K_ROPE_DIM = 2,   /* <arch>.rope.dimension_count */
+    K_HEAD_DIM = 4,   /* attention.key_length / value_length (config.json has head_dim) */
+    K_VOCAB_SIZE = 8, /* <arch>.vocab_size */
+};
+
 typedef struct preset {
     const char *name, *arch, *model_name;
     int64_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
     double rope_base, rms_eps;
+    int keys;                       /* K_* */
     int tied, qkv_bias, fused;      /* fused: phi3 attn_qkv and gate+up */
     int llama3_freqs;               /* rope_freqs.weight (factor, low, high, original ctx below) */
     double f_factor, f_low, f_high;
     int64_t f_orig_ctx;
-    int phi3_factors;               /* rope_factors_long/short.weight */
-    int64_t orig_ctx;               /* phi3.rope.scaling.original_context_length */
+    const float *long_factors, *short_factors; /* phi3 rope_factors_long/short.weight (head_dim / 2 each) */
+    int64_t orig_ctx;               /* phi3.rope.scaling.original_context_length (and attn_factor) */
     double attn_softcap, final_softcap;
     int64_t sliding_window;
-    int gemma_norms;
+    int gemma_norms;                /* post_attention_norm / post_ffw_norm */
     const char *family;             /* tokenizer family for the generated vocabulary */
 } preset;
 
-/* Shapes and hyperparameters from each model's published config.json (see
- * docs/synth.md for the sources). */
+/* microsoft/Phi-3.5-mini-instruct config.json, rope_scaling (longrope):
+ * long_factor and short_factor as published (float32 values). */
+static const float phi35_long[48] = {
+    1.0800000429153442f, 1.1100000143051147f, 1.1399999856948853f, 1.340000033378601f, 1.5899999141693115f,
+    1.600000023841858f, 1.6200000047683716f, 2.620000123977661f, 3.2300000190734863f, 3.2300000190734863f,
+    4.789999961853027f, 7.400000095367432f, 7.700000286102295f, 9.09000015258789f, 12.199999809265137f,
+    17.670000076293945f, 24.46000099182129f, 28.57000160217285f, 30.420001983642578f, 30.840002059936523f,
+    32.590003967285156f, 32.93000411987305f, 42.320003509521484f, 44.96000289916992f, 50.340003967285156f,
+    50.45000457763672f, 57.55000305175781f, 57.93000411987305f, 58.21000289916992f, 60.1400032043457f,
+    62.61000442504883f, 62.62000274658203f, 62.71000289916992f, 63.1400032043457f, 63.1400032043457f,
+    63.77000427246094f, 63.93000411987305f, 63.96000289916992f, 63.970001220703125f, 64.02999877929688f,
+    64.06999969482422f, 64.08000183105469f, 64.12000274658203f, 64.41000366210938f, 64.4800033569336f,
+    64.51000213623047f, 64.52999877929688f, 64.83999633789062f};
+static const float phi35_short[48] = {
+    1.0f, 1.0199999809265137f, 1.0299999713897705f, 1.0299999713897705f, 1.0499999523162842f, 1.0499999523162842f,
+    1.0499999523162842f, 1.0499999523162842f, 1.0499999523162842f, 1.0699999332427979f, 1.0999999046325684f,
+    1.1099998950958252f, 1.1599998474121094f, 1.1599998474121094f, 1.1699998378753662f, 1.2899998426437378f,
+    1.339999794960022f, 1.679999828338623f, 1.7899998426437378f, 1.8199998140335083f, 1.8499997854232788f,
+    1.8799997568130493f, 1.9099997282028198f, 1.9399996995925903f, 1.9899996519088745f, 2.0199997425079346f,
+    2.0199997425079346f, 2.0199997425079346f, 2.0199997425079346f, 2.0199997425079346f, 2.0199997425079346f,
+    2.0299997329711914f, 2.0299997329711914f, 2.0299997329711914f, 2.0299997329711914f, 2.0299997329711914f,
+    2.0299997329711914f, 2.0299997329711914f, 2.0299997329711914f, 2.0299997329711914f, 2.0799996852874756f,
+    2.0899996757507324f, 2.189999580383301f, 2.2199995517730713f, 2.5899994373321533f, 2.729999542236328f,
+    2.749999523162842f, 2.8399994373321533f};
+
+/* Shapes and hyperparameters from each model's published config.json (the
+ * llama2.c checkpoint header for stories15M); keys as llama.cpp's converter
+ * for that model writes them. Sources in docs/synth.md. */
 static const preset presets[] = {
-    {"stories15m", "llama", "stories15M", 32000, 288, 6, 6, 6, 48, 768, 256, 10000.0, 1e-5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-     0, 0, 0, 0, "llama2"},
-    {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B", 151936, 896, 24, 14, 2, 64, 4864, 32768, 1000000.0, 1e-6, 1, 1, 0, 0, 0, 0,
-     0, 0, 0, 0, 0, 0, 0, 0, "qwen2"},
-    {"llama-3.2-1b", "llama", "Llama 3.2 1B", 128256, 2048, 16, 32, 8, 64, 8192, 131072, 500000.0, 1e-5, 1, 0, 0, 1, 32.0,
-     1.0, 4.0, 8192, 0, 0, 0, 0, 0, 0, "llama3"},
-    {"phi-3.5-mini", "phi3", "Phi 3.5 Mini", 32064, 3072, 32, 32, 32, 96, 8192, 131072, 10000.0, 1e-5, 0, 0, 1, 0, 0, 0, 0,
-     0, 1, 4096, 0, 0, 0, 0, "phi3"},
-    {"gemma-2-2b", "gemma2", "Gemma 2 2B", 256000, 2304, 26, 8, 4, 256, 9216, 8192, 10000.0, 1e-6, 1, 0, 0, 0, 0, 0, 0, 0,
-     0, 0, 50.0, 30.0, 4096, 1, "gemma"},
+    {.name = "stories15m", .arch = "llama", .model_name = "stories15M", .n_vocab = 32000, .n_embd = 288, .n_layer = 6,
+     .n_head = 6, .n_head_kv = 6, .head_dim = 48, .n_ff = 768, .n_ctx = 256, .rope_base = 10000.0, .rms_eps = 1e-5,
+     .keys = K_ROPE_DIM, .family = "llama2"},
+    {.name = "qwen2.5-0.5b", .arch = "qwen2", .model_name = "Qwen2.5 0.5B", .n_vocab = 151936, .n_embd = 896,
+     .n_layer = 24, .n_head = 14, .n_head_kv = 2, .head_dim = 64, .n_ff = 4864, .n_ctx = 32768, .rope_base = 1000000.0,
+     .rms_eps = 1e-6, .keys = K_FREQ_BASE, .tied = 1, .qkv_bias = 1, .family = "qwen2"},
+    {.name = "llama-3.2-1b", .arch = "llama", .model_name = "Llama 3.2 1B", .n_vocab = 128256, .n_embd = 2048,
+     .n_layer = 16, .n_head = 32, .n_head_kv = 8, .head_dim = 64, .n_ff = 8192, .n_ctx = 131072, .rope_base = 500000.0,
+     .rms_eps = 1e-5, .keys = K_FREQ_BASE | K_ROPE_DIM | K_HEAD_DIM | K_VOCAB_SIZE, .tied = 1, .llama3_freqs = 1,
+     .f_factor = 32.0, .f_low = 1.0, .f_high = 4.0, .f_orig_ctx = 8192, .family = "llama3"},
+    {.name = "phi-3.5-mini", .arch = "phi3", .model_name = "Phi 3.5 Mini", .n_vocab = 32064, .n_embd = 3072,
+     .n_layer = 32, .n_head = 32, .n_head_kv = 32, .head_dim = 96, .n_ff = 8192, .n_ctx = 131072, .rope_base = 10000.0,
+     .rms_eps = 1e-5, .keys = K_FREQ_BASE | K_ROPE_DIM, .fused = 1, .long_factors = phi35_long,
+     .short_factors = phi35_short, .orig_ctx = 4096, .sliding_window = 262144, .family = "phi3"},
+    {.name = "gemma-2-2b", .arch = "gemma2", .model_name = "Gemma 2 2B", .n_vocab = 256000, .n_embd = 2304,
+     .n_layer = 26, .n_head = 8, .n_head_kv = 4, .head_dim = 256, .n_ff = 9216, .n_ctx = 8192, .rope_base = 10000.0,
+     .rms_eps = 1e-6, .keys = K_HEAD_DIM, .tied = 1, .attn_softcap = 50.0, .final_softcap = 30.0,
+     .sliding_window = 4096, .gemma_norms = 1, .family = "gemma"},
 };
 
 /* ---- random numbers: splitmix64 seeds, a xoshiro256+ stream ---------------- */
@@ -97,7 +142,6 @@ typedef struct synth {
     tensor_spec *t;
     int32_t n, cap;
     float llama3_freqs[4096];
-    float phi3_long[4096], phi3_short[4096];
     int64_t done_bytes, total_bytes;
 } synth;
 
@@ -131,7 +175,8 @@ static px_status fill(void *user, const char *name, void *dst, uint64_t nbytes) 
     }
     S->done_bytes += (int64_t)nbytes;
     if (isatty(2))
-        fprintf(stderr, "\rplexus synth: %5.1f%% (%s)%*s", 100.0 * (double)S->done_bytes / (double)S->total_bytes, name, 20, "");
+        fprintf(stderr, "\rplexus synth: %5.1f%% (%s)%*s", 100.0 * (double)S->done_bytes / (double)S->total_bytes,
+                name, 20, "");
     return PX_OK;
 }
 
@@ -158,16 +203,29 @@ static int add(synth *S, px_dtype dt, int kind, const float *values, int32_t ran
 
 /* ---- a generated byte-level BPE vocabulary ---------------------------------------- */
 
-/* A small, fixed English text: the merges are learnt from it (BPE training,
- * most frequent pair first, ties by text), so the vocabulary is deterministic
- * and tokenizes English into something shorter than bytes. */
+/* A fixed English text: the merges are learnt from it (byte-level BPE
+ * training: words split like GPT-2's pre-tokenizer, the most frequent pair
+ * merged first, ties broken by the pair's text), so the vocabulary is
+ * deterministic and tokenizes English into something shorter than bytes. */
 static const char corpus[] =
-    "Once upon a time there was a little girl who lived in a village near the forest. She loved to play "
-    "outside with her friends and her dog. One day the sun was shining and the birds were singing in the "
-    "trees. The quick brown fox jumps over the lazy dog. In the spring of that year the small village held "
-    "a festival with music, fresh bread and games; the children ran between the stalls while their parents "
-    "talked about the harvest, the weather and the new stone bridge. What is the answer to this question? "
-    "It is important that the model can run on the device where the data is, and that nothing leaves it.";
+    "Once upon a time there was a little girl who lived in a small village near the forest. She loved to play "
+    "outside with her friends and her dog. One day the sun was shining and the birds were singing in the trees. "
+    "The quick brown fox jumps over the lazy dog. In the spring of that year the village held a festival with "
+    "music, fresh bread and games; the children ran between the stalls while their parents talked about the "
+    "harvest, the weather and the new stone bridge. What is the answer to this question? It is important that "
+    "the model can run on the device where the data is, and that nothing leaves it. When the evening came, the "
+    "people went home and the streets were quiet again. The old man at the corner store counted the coins he had "
+    "earned and smiled, because it had been a good day for everyone. Later that night the wind turned cold and "
+    "the first snow of the winter started to fall over the roofs and the fields. In the morning the children "
+    "found the world white and bright, and they built a snowman in front of the school. Their teacher said that "
+    "they could stay outside for one more hour before the lessons would begin. Reading, writing and counting are "
+    "the things that every student should learn, but playing together matters as much as any of them. There are "
+    "many ways to tell a story: some people write it down, others sing it, and some simply remember it and tell "
+    "it again to their own children. This is how the stories of the village have been kept for hundreds of "
+    "years. The computer in the office of the mayor is older than most of the children, yet it still works, and "
+    "it prints the letters that the mayor sends to the other towns in the region. Nobody knows exactly how it "
+    "works, but everybody is happy that it does. Would you like to hear another story about the village? Then "
+    "listen carefully, because the next one is about a boy, his sister and a very clever cat.";
 
 typedef struct vocab {
     char **tok;
@@ -175,6 +233,7 @@ typedef struct vocab {
     int32_t n, cap;
     char **merges;
     int32_t n_merges, cap_merges;
+    int32_t bos_id, eos_id;
 } vocab;
 
 static int vpush(char ***arr, int32_t *n, int32_t *cap, char *s) {
@@ -220,52 +279,89 @@ static void byte_sym(uint8_t b, char *out) {
     }
 }
 
-/* Learn up to max_merges merges from the corpus. */
+/* Pre-tokenized words of the corpus, GPT-2 style: an optional leading space
+ * and then a run of letters, of digits or of other characters. */
+enum { SYM = 32, MAXSYM = 24, MAXWORDS = 1024 };
+typedef struct bpe_word {
+    char sym[MAXSYM][SYM];
+    int n, count;
+} bpe_word;
+
+typedef struct bpe_pair {
+    const char *l, *r;
+    int count;
+} bpe_pair;
+
+static int char_class(char c) { return isalpha((unsigned char)c) ? 0 : isdigit((unsigned char)c) ? 1 : 2; }
+
+static int pair_cmp(const void *a, const void *b) {
+    const bpe_pair *x = a, *y = b;
+    int c = strcmp(x->l, y->l);
+    return c ? c : strcmp(x->r, y->r);
+}
+
+/* Learn up to max_merges merges from the corpus (the last ones may join whole words seen once). */
 static int learn_merges(vocab *v, int32_t max_merges) {
-    enum { MAXW = 128, MAXS = 32 };
-    char words[MAXW][MAXS][16];
-    int nsym[MAXW], nw = 0;
-    const char *p = corpus;
-    while (*p && nw < MAXW) {
+    bpe_word *words = calloc(MAXWORDS, sizeof *words);
+    bpe_pair *pairs = malloc(sizeof *pairs * MAXWORDS * MAXSYM);
+    int nw = 0, rc = -1;
+    if (!words || !pairs) goto done;
+    for (const char *p = corpus; *p && nw < MAXWORDS;) {
         const char *q = p + (*p == ' ');
-        while (*q && *q != ' ') q++;
-        int n = 0;
-        for (const char *c = p; c < q && n < MAXS; c++) byte_sym((uint8_t)*c, words[nw][n++]);
-        nsym[nw++] = n;
+        if (!*q || *q == ' ') { /* a lone space */
+            p = q > p ? q : p + 1;
+            continue;
+        }
+        int cls = char_class(*q);
+        while (*q && *q != ' ' && char_class(*q) == cls) q++;
+        bpe_word wd = {.count = 1};
+        for (const char *c = p; c < q && wd.n < MAXSYM; c++) byte_sym((uint8_t)*c, wd.sym[wd.n++]);
         p = q;
+        int same = -1;
+        for (int i = 0; i < nw && same < 0; i++)
+            if (words[i].n == wd.n && memcmp(words[i].sym, wd.sym, sizeof wd.sym) == 0) same = i;
+        if (same >= 0) words[same].count++;
+        else words[nw++] = wd;
     }
     for (int32_t m = 0; m < max_merges; m++) {
-        char best_l[16] = "", best_r[16] = "";
-        int best = 1;
+        int np = 0;
         for (int w = 0; w < nw; w++)
-            for (int i = 0; i + 1 < nsym[w]; i++) {
-                const char *l = words[w][i], *r = words[w][i + 1];
-                if (strlen(l) + strlen(r) >= 16) continue;
-                int cnt = 0;
-                for (int w2 = 0; w2 < nw; w2++)
-                    for (int j = 0; j + 1 < nsym[w2]; j++)
-                        cnt += strcmp(words[w2][j], l) == 0 && strcmp(words[w2][j + 1], r) == 0;
-                int cmp = strcmp(l, best_l) ? strcmp(l, best_l) : strcmp(r, best_r);
-                if (cnt > best || (cnt == best && best_l[0] && cmp < 0)) {
-                    best = cnt;
-                    snprintf(best_l, sizeof best_l, "%s", l);
-                    snprintf(best_r, sizeof best_r, "%s", r);
-                }
+            for (int i = 0; i + 1 < words[w].n; i++)
+                if (strlen(words[w].sym[i]) + strlen(words[w].sym[i + 1]) < SYM)
+                    pairs[np++] = (bpe_pair){words[w].sym[i], words[w].sym[i + 1], words[w].count};
+        qsort(pairs, (size_t)np, sizeof *pairs, pair_cmp);
+        int best = -1, best_count = 0;
+        for (int i = 0; i < np;) {
+            int j = i, count = 0;
+            for (; j < np && pair_cmp(&pairs[i], &pairs[j]) == 0; j++) count += pairs[j].count;
+            if (count > best_count) { /* strictly more: ties keep the first in text order */
+                best = i;
+                best_count = count;
             }
-        if (!best_l[0]) break;
-        char merge[40], tok[32];
-        snprintf(merge, sizeof merge, "%s %s", best_l, best_r);
-        snprintf(tok, sizeof tok, "%s%s", best_l, best_r);
-        if (vpush(&v->merges, &v->n_merges, &v->cap_merges, strdup(merge)) || vadd(v, tok, 1)) return -1;
+            i = j;
+        }
+        if (best < 0) break;
+        char l[SYM], r[SYM], merge[2 * SYM + 1], tok[2 * SYM];
+        snprintf(l, sizeof l, "%s", pairs[best].l);
+        snprintf(r, sizeof r, "%s", pairs[best].r);
+        snprintf(merge, sizeof merge, "%s %s", l, r);
+        snprintf(tok, sizeof tok, "%s%s", l, r);
+        int known = 0; /* two merges may make the same text ("a bc", "ab c") */
+        for (int32_t i = 256; i < v->n && !known; i++) known = strcmp(v->tok[i], tok) == 0;
+        if (vpush(&v->merges, &v->n_merges, &v->cap_merges, strdup(merge)) || (!known && vadd(v, tok, 1))) goto done;
         for (int w = 0; w < nw; w++)
-            for (int i = 0; i + 1 < nsym[w]; i++)
-                if (strcmp(words[w][i], best_l) == 0 && strcmp(words[w][i + 1], best_r) == 0) {
-                    memcpy(words[w][i], tok, strlen(tok) + 1); /* < 16: checked above */
-                    memmove(words[w][i + 1], words[w][i + 2], sizeof words[w][0] * (size_t)(nsym[w] - i - 2));
-                    nsym[w]--;
+            for (int i = 0; i + 1 < words[w].n; i++)
+                if (strcmp(words[w].sym[i], l) == 0 && strcmp(words[w].sym[i + 1], r) == 0) {
+                    memcpy(words[w].sym[i], tok, strlen(tok) + 1); /* < SYM: checked above */
+                    memmove(words[w].sym[i + 1], words[w].sym[i + 2], SYM * (size_t)(words[w].n - i - 2));
+                    words[w].n--;
                 }
     }
-    return 0;
+    rc = 0;
+done:
+    free(words);
+    free(pairs);
+    return rc;
 }
 
 typedef struct family {
@@ -299,6 +395,8 @@ static int make_vocab(vocab *v, const family *f, int64_t n_vocab) {
         if (vadd(v, s, 1)) return -1;
     }
     if (learn_merges(v, 300)) return -1;
+    v->bos_id = v->n;
+    v->eos_id = v->n + 1;
     if (vadd(v, f->bos, 3) || vadd(v, f->eos, 3)) return -1;
     for (int i = 0; f->specials[i]; i++)
         if (vadd(v, f->specials[i], 3)) return -1;
@@ -361,7 +459,7 @@ static int copy_vocab(px_context *ctx, const char *path, px_gguf_writer *w, px_m
         return -1;
     }
     px_meta_value toks;
-    if (px_model_meta_find(*keep, "tokenizer.ggml.tokens", &toks) || toks.type != PX_META_ARRAY) {
+    if (px_model_meta_find(*keep, "tokenizer.ggml.tokens", &toks) || toks.type != PX_META_ARRAY || toks.n == 0) {
         fprintf(stderr, "plexus synth: %s: no tokenizer.ggml.tokens\n", path);
         return -1;
     }
@@ -385,20 +483,37 @@ int px_cmd_synth(int argc, char **argv) {
     long layers = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (strcmp(a, "--arch") == 0 && more) arch = argv[++i];
-        else if (strcmp(a, "--preset") == 0 && more) pname = argv[++i];
-        else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && more) out = argv[++i];
-        else if (strcmp(a, "--type") == 0 && more) type = argv[++i];
-        else if (strcmp(a, "--vocab") == 0 && more) vocab_path = argv[++i];
-        else if (strcmp(a, "--seed") == 0 && more) seed = strtoull(argv[++i], NULL, 10);
-        else if (strcmp(a, "--layers") == 0 && more) {
+        int takes = strcmp(a, "--arch") == 0 || strcmp(a, "--preset") == 0 || strcmp(a, "-o") == 0 ||
+                    strcmp(a, "--output") == 0 || strcmp(a, "--type") == 0 || strcmp(a, "--vocab") == 0 ||
+                    strcmp(a, "--seed") == 0 || strcmp(a, "--layers") == 0;
+        if (takes && i + 1 >= argc) {
+            fprintf(stderr, "plexus synth: %s needs a value\n", a);
+            return usage();
+        }
+        if (strcmp(a, "--arch") == 0) arch = argv[++i];
+        else if (strcmp(a, "--preset") == 0) pname = argv[++i];
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) out = argv[++i];
+        else if (strcmp(a, "--type") == 0) type = argv[++i];
+        else if (strcmp(a, "--vocab") == 0) vocab_path = argv[++i];
+        else if (strcmp(a, "--seed") == 0) {
             char *end;
-            layers = strtol(argv[++i], &end, 10);
-            if (*end || layers < 1 || layers > 4096) {
-                fprintf(stderr, "plexus synth: --layers expects 1..4096\n");
+            const char *v = argv[++i];
+            seed = strtoull(v, &end, 10);
+            if (!*v || *end || *v == '-') {
+                fprintf(stderr, "plexus synth: --seed expects a non-negative integer, got '%s'\n", v);
                 return 2;
             }
+        } else if (strcmp(a, "--layers") == 0) {
+            char *end;
+            const char *v = argv[++i];
+            layers = strtol(v, &end, 10);
+            if (!*v || *end || layers < 1 || layers > 4096) {
+                fprintf(stderr, "plexus synth: --layers expects 1..4096, got '%s'\n", v);
+                return 2;
+            }
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 0;
         } else {
             int r = px_cli_common_arg(&c, argc, argv, &i);
             if (r < 0) return 2;
@@ -412,7 +527,14 @@ int px_cmd_synth(int argc, char **argv) {
         list_presets(stdout);
         return 0;
     }
-    if (!pname || !out) return usage();
+    if (!pname) {
+        fprintf(stderr, "plexus synth: no preset (--preset NAME; --preset list shows them)\n");
+        return usage();
+    }
+    if (!out && strcmp(pname, "list") != 0) {
+        fprintf(stderr, "plexus synth: no output file (-o FILE.gguf)\n");
+        return usage();
+    }
     const preset *P = NULL;
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
         if (strcmp(presets[i].name, pname) == 0) P = &presets[i];
@@ -466,17 +588,24 @@ int px_cmd_synth(int argc, char **argv) {
     if (!st) st = px_gguf_add_u32(w, KEY("feed_forward_length"), (uint32_t)P->n_ff);
     if (!st) st = px_gguf_add_u32(w, KEY("attention.head_count"), (uint32_t)P->n_head);
     if (!st) st = px_gguf_add_u32(w, KEY("attention.head_count_kv"), (uint32_t)P->n_head_kv);
-    if (!st && P->head_dim * P->n_head != P->n_embd) {
+    if (!st && (P->keys & K_HEAD_DIM)) {
         st = px_gguf_add_u32(w, KEY("attention.key_length"), (uint32_t)P->head_dim);
         if (!st) st = px_gguf_add_u32(w, KEY("attention.value_length"), (uint32_t)P->head_dim);
     }
     if (!st) st = px_gguf_add_f32(w, KEY("attention.layer_norm_rms_epsilon"), (float)P->rms_eps);
-    if (!st) st = px_gguf_add_f32(w, KEY("rope.freq_base"), (float)P->rope_base);
-    if (!st) st = px_gguf_add_u32(w, KEY("rope.dimension_count"), (uint32_t)P->head_dim);
+    if (!st && (P->keys & K_FREQ_BASE)) st = px_gguf_add_f32(w, KEY("rope.freq_base"), (float)P->rope_base);
+    if (!st && (P->keys & K_ROPE_DIM)) st = px_gguf_add_u32(w, KEY("rope.dimension_count"), (uint32_t)P->head_dim);
+    if (!st && (P->keys & K_VOCAB_SIZE)) st = px_gguf_add_u32(w, KEY("vocab_size"), (uint32_t)n_vocab);
     if (!st && P->attn_softcap > 0) st = px_gguf_add_f32(w, KEY("attn_logit_softcapping"), (float)P->attn_softcap);
     if (!st && P->final_softcap > 0) st = px_gguf_add_f32(w, KEY("final_logit_softcapping"), (float)P->final_softcap);
     if (!st && P->sliding_window) st = px_gguf_add_u32(w, KEY("attention.sliding_window"), (uint32_t)P->sliding_window);
-    if (!st && P->orig_ctx) st = px_gguf_add_u32(w, KEY("rope.scaling.original_context_length"), (uint32_t)P->orig_ctx);
+    if (!st && P->orig_ctx) {
+        /* LongRoPE attention factor, as llama.cpp's converter computes it. */
+        double scale = (double)P->n_ctx / (double)P->orig_ctx;
+        double attn_factor = scale > 1 ? sqrt(1 + log(scale) / log((double)P->orig_ctx)) : 1.0;
+        st = px_gguf_add_u32(w, KEY("rope.scaling.original_context_length"), (uint32_t)P->orig_ctx);
+        if (!st) st = px_gguf_add_f32(w, KEY("rope.scaling.attn_factor"), (float)attn_factor);
+    }
 #undef KEY
     if (!st && !vocab_path) {
         tok_s = calloc((size_t)gv.n, sizeof *tok_s);
@@ -486,8 +615,9 @@ int px_cmd_synth(int argc, char **argv) {
         for (int32_t i = 0; i < gv.n_merges; i++) mg_s[i] = (px_meta_string){gv.merges[i], strlen(gv.merges[i])};
         tv = (px_meta_value){.type = PX_META_ARRAY, .elem_type = PX_META_STRING, .n = (uint64_t)gv.n, .data = tok_s};
         ty = (px_meta_value){.type = PX_META_ARRAY, .elem_type = PX_META_I32, .n = (uint64_t)gv.n, .data = gv.type};
-        mg = (px_meta_value){.type = PX_META_ARRAY, .elem_type = PX_META_STRING, .n = (uint64_t)gv.n_merges, .data = mg_s};
-        int32_t bos = 256 + gv.n_merges, eos = bos + 1;
+        mg = (px_meta_value){
+            .type = PX_META_ARRAY, .elem_type = PX_META_STRING, .n = (uint64_t)gv.n_merges, .data = mg_s};
+        int32_t bos = gv.bos_id, eos = gv.eos_id;
         st = px_gguf_add_str(w, "tokenizer.ggml.model", "gpt2");
         if (!st) st = px_gguf_add_str(w, "tokenizer.ggml.pre", fam->pre);
         if (!st) st = px_gguf_add_meta(w, "tokenizer.ggml.tokens", &tv);
@@ -524,15 +654,9 @@ int px_cmd_synth(int argc, char **argv) {
         }
         bad |= add(&S, PX_F32, 3, S.llama3_freqs, 1, D / 2, 0, "rope_freqs.weight", 0);
     }
-    if (P->phi3_factors) { /* shape only: random factors near 1 */
-        rng r;
-        rng_seed(&r, seed ^ 77);
-        for (int64_t i = 0; i < D / 2; i++) {
-            S.phi3_long[i] = 1.0f + (float)i * 0.5f;
-            S.phi3_short[i] = 1.0f + 0.05f * fabsf(rng_normal(&r));
-        }
-        bad |= add(&S, PX_F32, 3, S.phi3_long, 1, D / 2, 0, "rope_factors_long.weight", 0);
-        bad |= add(&S, PX_F32, 3, S.phi3_short, 1, D / 2, 0, "rope_factors_short.weight", 0);
+    if (P->long_factors) { /* LongRoPE factors, the published values */
+        bad |= add(&S, PX_F32, 3, P->long_factors, 1, D / 2, 0, "rope_factors_long.weight", 0);
+        bad |= add(&S, PX_F32, 3, P->short_factors, 1, D / 2, 0, "rope_factors_short.weight", 0);
     }
     for (int il = 0; il < L && !bad; il++) {
         bad |= add(&S, PX_F32, 1, NULL, 1, E, 0, "blk.%d.attn_norm.weight", il);
@@ -574,13 +698,18 @@ int px_cmd_synth(int argc, char **argv) {
             goto out;
         }
     }
-    fprintf(stderr, "plexus synth: %s (%s), %lld layers, %.1f M parameters, %s weights, %.1f MiB of tensors\n", P->name,
-            P->arch, (long long)L, (double)params / 1e6, px_dtype_name(wt), (double)S.total_bytes / (1 << 20));
+    fprintf(stderr, "plexus synth: preset %s (%s), %lld %s, %lld parameters (%.1f M), %s weights, %lld tensors\n",
+            P->name, P->arch, (long long)L, L == 1 ? "layer" : "layers", (long long)params, (double)params / 1e6,
+            px_dtype_name(wt), (long long)S.n);
     if (px_gguf_write(w, out)) {
-        fprintf(stderr, "\nplexus synth: %s\n", px_gguf_writer_error(w));
+        fprintf(stderr, "%splexus synth: %s\n", isatty(2) ? "\n" : "", px_gguf_writer_error(w));
         goto out;
     }
-    fprintf(stderr, "\rplexus synth: wrote %s. The weights are random: the model prints gibberish.%*s\n", out, 20, "");
+    struct stat sb;
+    long long written = stat(out, &sb) == 0 ? (long long)sb.st_size : -1;
+    fprintf(stderr, "%splexus synth: wrote %s: %lld bytes (%.1f MiB).%*s\n", isatty(2) ? "\r" : "", out, written,
+            (double)written / (1 << 20), isatty(2) ? 20 : 0, "");
+    fprintf(stderr, "plexus synth: the weights are random: the model prints gibberish.\n");
     rc = 0;
 out:
     free(tok_s);
