@@ -294,6 +294,26 @@ __attribute__((target(AVX512))) static float dot_f16_avx512(const uint16_t *w, c
     for (int64_t i = np; i < K; i++) r += (double)(px_f16_to_f32(w[i]) * a[i]);
     return (float)r;
 }
+
+/* 4 activation rows x 4 F16 weight rows at once, each output in exactly
+ * dot_f16_avx512's order (K a multiple of 16): one 16-lane accumulator per
+ * output, fused multiply-add along k, then a full reduction. */
+__attribute__((target(AVX512))) static void tile_f16_avx512(const uint16_t *const *w, const float *const *a, int64_t K,
+                                                           float out[4][4]) {
+    __m512 acc[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 16) {
+        __m512 wv[4];
+        for (int j = 0; j < 4; j++) wv[j] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w[j] + k)));
+        for (int i = 0; i < 4; i++) {
+            __m512 av = _mm512_loadu_ps(a[i] + k);
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(wv[j], av, acc[i][j]);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) out[i][j] = _mm512_reduce_add_ps(acc[i][j]);
+}
 #endif
 
 typedef float (*dot_q_fn)(const uint8_t *w, const act_block *a, int64_t nb);
@@ -351,6 +371,7 @@ typedef struct mq_ctx {
     int64_t ntm;
     dot_q_fn dq;
     dot_h_fn dh;
+    int f16_tiles; /* AVX-512 4x4 F16 tiles for batches */
 } mq_ctx;
 
 static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
@@ -374,6 +395,24 @@ static void mm_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
         int64_t tn = item / c->ntm, tm = item - tn * c->ntm;
         int64_t n0 = tn * MQ_NB, n1 = n0 + MQ_NB < c->N ? n0 + MQ_NB : c->N;
         int64_t m0 = tm * MQ_MT, m1 = m0 + MQ_MT < c->M ? m0 + MQ_MT : c->M;
+#ifdef MQ_X86
+        if (c->bt == PX_F16 && c->f16_tiles && c->K % 16 == 0) {
+            for (int64_t i0 = m0; i0 < m1; i0 += 4)
+                for (int64_t j0 = n0; j0 < n1; j0 += 4) {
+                    const float *ap[4];
+                    const uint16_t *wp[4];
+                    for (int i = 0; i < 4; i++) ap[i] = c->ha + (i0 + i < m1 ? i0 + i : i0) * c->K;
+                    for (int j = 0; j < 4; j++)
+                        wp[j] = (const uint16_t *)(const void *)(c->B + (size_t)(j0 + j < n1 ? j0 + j : j0) * c->row_bytes);
+                    float out[4][4];
+                    tile_f16_avx512(wp, ap, c->K, out);
+                    for (int i = 0; i < 4 && i0 + i < m1; i++)
+                        for (int j = 0; j < 4 && j0 + j < n1; j++)
+                            c->O[(i0 + i) * c->N + j0 + j] = out[i][j] + (c->bias ? c->bias[j0 + j] : 0.0f);
+                }
+            continue;
+        }
+#endif
         for (int64_t n = n0; n < n1; n++) {
             const uint8_t *w = c->B + (size_t)n * c->row_bytes;
             float bias = c->bias ? c->bias[n] : 0.0f;
@@ -518,6 +557,7 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     c.dq = c.bt == PX_Q8_0 ? (level == ISA_AVX512 ? dot_q8_avx512 : level == ISA_AVX2 ? dot_q8_avx2 : dot_q8_scalar)
                            : (level == ISA_AVX512 ? dot_q4_avx512 : level == ISA_AVX2 ? dot_q4_avx2 : dot_q4_scalar);
     c.dh = level == ISA_AVX512 ? dot_f16_avx512 : level == ISA_AVX2 ? dot_f16_avx2 : dot_f16_scalar;
+    c.f16_tiles = level == ISA_AVX512 && c.M > 1;
 #else
     (void)level;
     c.dq = c.bt == PX_Q8_0 ? dot_q8_scalar : dot_q4_scalar;
