@@ -43,11 +43,13 @@
 #define MQ_INT_MAX_M 4 /* integer path for quantized weights up to this many rows */
 
 /* An activation block: 32 int8 values, their scale (the F16-rounded scale,
- * as a float) and their sum (for Q4_0's offset of 8). 40 bytes. */
+ * as a float), their sum, and -8 times the sum of each group of 4 values
+ * (Q4_0's offset of 8, as the starting lanes of vpdpbusd). 72 bytes. */
 typedef struct act_block {
     float d;
     int32_t sum;
     int8_t q[32];
+    int32_t c8[8];
 } act_block;
 
 typedef enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 } mq_isa;
@@ -116,6 +118,8 @@ static void quantize_row(const float *x, int64_t K, act_block *out) {
         }
         out[b].d = px_f16_to_f32(px_f32_to_f16(d));
         out[b].sum = sum;
+        for (int j = 0; j < 8; j++)
+            out[b].c8[j] = -8 * (out[b].q[4 * j] + out[b].q[4 * j + 1] + out[b].q[4 * j + 2] + out[b].q[4 * j + 3]);
     }
 }
 
@@ -220,53 +224,55 @@ __attribute__((target("avx2,fma,f16c"))) static float dot_f16_avx2(const uint16_
 #define AVX512 "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"
 
 __attribute__((target(AVX512))) static float dot_q8_avx512(const uint8_t *w, const act_block *a, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; b++, w += 34) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2, w += 68) {
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + 2)), w1 = _mm256_loadu_si256((const __m256i *)(w + 36));
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)a[b].q), a1 = _mm256_loadu_si256((const __m256i *)a[b + 1].q);
+        __m256i s0 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w0), _mm256_sign_epi8(a0, w0));
+        __m256i s1 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(w1), _mm256_sign_epi8(a1, w1));
+        uint16_t h0, h1;
+        memcpy(&h0, w, 2);
+        memcpy(&h1, w + 34, 2);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(_cvtsh_ss(h0) * a[b].d), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(_cvtsh_ss(h1) * a[b + 1].d), acc1);
+    }
+    for (; b < nb; b++, w += 34) {
         __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
         __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
         __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(qw), _mm256_sign_epi8(qa, qw));
         uint16_t h;
         memcpy(&h, w, 2);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * a[b].d), acc);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * a[b].d), acc0);
     }
-    return hsum256(acc);
+    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-/* Two blocks per step on 512 bits: lanes 0-7 hold block b, 8-15 block b+1.
- * The offset of 8 is taken off in integers (a second vpdpbusd with 8s), so
- * no scalar dependency chain runs through the loop. */
+/* Per block the exact integer sums of (q - 8) * a in eight lanes (the -8
+ * enters as vpdpbusd's starting lanes, precomputed per activation block),
+ * times d_w * d_a; even and odd blocks in two 8-lane accumulators. */
 __attribute__((target(AVX512))) static float dot_q4_avx512(const uint8_t *w, const act_block *a, int64_t nb) {
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    const __m256i m4 = _mm256_set1_epi8(15);
-    const __m512i eight = _mm512_set1_epi8(8);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= nb; b += 2, w += 36) {
-        __m256i nn = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(w + 20)), _mm_loadu_si128((const __m128i *)(w + 2)));
-        __m256i lo = _mm256_and_si256(nn, m4), hi = _mm256_and_si256(_mm256_srli_epi16(nn, 4), m4);
-        __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(lo, hi, 0x20)),
-                                        _mm256_permute2x128_si256(lo, hi, 0x31), 1);
-        __m512i av = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[b].q)),
-                                        _mm256_loadu_si256((const __m256i *)a[b + 1].q), 1);
-        __m512i sv = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, av),
-                                      _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, av));
+        __m256i s0 = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)a[b].c8), q4_unpack(w + 2),
+                                         _mm256_loadu_si256((const __m256i *)a[b].q));
+        __m256i s1 = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)a[b + 1].c8), q4_unpack(w + 20),
+                                         _mm256_loadu_si256((const __m256i *)a[b + 1].q));
         uint16_t h0, h1;
         memcpy(&h0, w, 2);
         memcpy(&h1, w + 18, 2);
-        __m512 sc = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(_cvtsh_ss(h0) * a[b].d)),
-                                                         _mm256_castps_pd(_mm256_set1_ps(_cvtsh_ss(h1) * a[b + 1].d)), 1));
-        if (b & 2) acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sv), sc, acc1);
-        else acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sv), sc, acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(h0) * a[b].d), _mm256_cvtepi32_ps(s0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(h1) * a[b + 1].d), _mm256_cvtepi32_ps(s1), acc1);
     }
-    float r = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     for (; b < nb; b++, w += 18) {
-        __m256i av = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256i s = _mm256_sub_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_unpack(w + 2), av),
-                                     _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), av));
+        __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i *)a[b].c8), q4_unpack(w + 2),
+                                        _mm256_loadu_si256((const __m256i *)a[b].q));
         uint16_t h;
         memcpy(&h, w, 2);
-        r += hsum256(_mm256_cvtepi32_ps(s)) * (_cvtsh_ss(h) * a[b].d);
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(h) * a[b].d), _mm256_cvtepi32_ps(s), acc0);
     }
-    return r;
+    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 /* F16 x F16 in llama.cpp's order (so that logits match its CPU backend to the
