@@ -295,6 +295,39 @@ px_value px_arch_head(px_arch_build *b, px_value x, px_value norm_w, px_value ou
     return x;
 }
 
+px_value px_arch_proj(px_arch_build *b, px_value h, int32_t il, const char *name, int64_t out, int64_t in, int bias) {
+    px_value w = px_arch_weight(b, 2, (int64_t[]){out, in}, "blk.%d.%s.weight", il, name);
+    px_value bv = bias ? px_arch_weight(b, 1, (int64_t[]){out}, "blk.%d.%s.bias", il, name) : PX_NONE;
+    return px_arch_linear(b, h, w, bv);
+}
+
+px_value px_arch_layer_norm(px_arch_build *b, px_value x, int32_t il, const char *name, int64_t width) {
+    return px_arch_rms_norm(b, x, px_arch_weight(b, 1, (int64_t[]){width}, "blk.%d.%s.weight", il, name));
+}
+
+px_value px_arch_add(px_arch_build *b, px_value x, px_value y) {
+    if (b->failed || x == PX_NONE || y == PX_NONE) return PX_NONE;
+    return px_graph_node(b->g, PX_OP_ADD, (px_value[]){x, y}, 2, NULL, 0, NULL);
+}
+
+px_value px_arch_ffn_swiglu(px_arch_build *b, px_value h, int32_t il) {
+    const int64_t E = b->hp->n_embd, F = b->hp->n_ff;
+    px_value gt = px_arch_proj(b, h, il, "ffn_gate", F, E, 0);
+    px_value up = px_arch_proj(b, h, il, "ffn_up", F, E, 0);
+    if (b->failed || gt == PX_NONE || up == PX_NONE) return PX_NONE;
+    px_value f = px_graph_node(b->g, PX_OP_SWIGLU, (px_value[]){gt, up}, 2, NULL, 0, NULL);
+    return px_arch_proj(b, f, il, "ffn_down", E, F, 0);
+}
+
+px_status px_arch_finish(px_arch_build *b, px_value x, px_value tok_embd) {
+    const px_hparams *hp = b->hp;
+    px_value out = px_arch_weight_opt(b, 2, (int64_t[]){hp->n_vocab, hp->n_embd}, "output.weight");
+    px_value norm = px_arch_weight(b, 1, (int64_t[]){hp->n_embd}, "output_norm.weight");
+    px_value logits = px_arch_head(b, x, norm, out != PX_NONE ? out : tok_embd);
+    if (b->failed || logits == PX_NONE) return px_graph_status(b->g) ? px_graph_status(b->g) : PX_ERR_FORMAT;
+    return px_graph_mark_output(b->g, logits, "logits");
+}
+
 /* ---- dispatch --------------------------------------------------------------- */
 
 px_status px_arch_build_graph(const px_model *m, const px_hparams *hp, int64_t n_ctx, int64_t n_batch,

@@ -75,6 +75,17 @@ px_value px_arch_head(px_arch_build *b, px_value x, px_value norm_w, px_value ou
 /* Columns [c0, c1) of a [T, C] value. */
 px_value px_arch_cols(px_arch_build *b, px_value x, int64_t c0, int64_t c1);
 
+/* Layer helpers (names "blk.<il>.<name>.weight"/".bias"): a projection
+ * [T, in] -> [T, out] (with the bias tensor when `bias`), an RMS norm of
+ * [T, width], a residual add, the SwiGLU FFN down(silu(gate(h)) * up(h)),
+ * and the end of every builder: the LM head (output.weight, or the tied
+ * token embedding) marked as the "logits" output. */
+px_value px_arch_proj(px_arch_build *b, px_value h, int32_t il, const char *name, int64_t out, int64_t in, int bias);
+px_value px_arch_layer_norm(px_arch_build *b, px_value x, int32_t il, const char *name, int64_t width);
+px_value px_arch_add(px_arch_build *b, px_value x, px_value y);
+px_value px_arch_ffn_swiglu(px_arch_build *b, px_value h, int32_t il);
+px_status px_arch_finish(px_arch_build *b, px_value x, px_value tok_embd);
+
 /* The architectures. */
 px_status px_arch_llama(px_arch_build *b);
 px_status px_arch_qwen2(px_arch_build *b);
