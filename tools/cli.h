@@ -18,6 +18,11 @@ typedef struct px_cli_common {
 /* Parse a common option at argv[*i]; returns 1 if taken (advancing *i past
  * its value), 0 if not a common option, -1 on a bad value (message printed). */
 int px_cli_common_arg(px_cli_common *c, int argc, char **argv, int *i);
+/* The end of every command's option loop: -h/--help (prints usage), the
+ * common options, else "unknown option" with the usage. Returns -1 when the
+ * argument was taken (go on), otherwise the command's exit code (0 for
+ * help, 2 for a bad option). */
+int px_cli_tail_arg(px_cli_common *c, const char *cmd, int argc, char **argv, int *i, void (*cmd_usage)(void));
 /* Create a context from the common options; prints the error and returns
  * NULL on failure. */
 px_context *px_cli_context(const px_cli_common *c);

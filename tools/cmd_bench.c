@@ -138,17 +138,8 @@ int px_cmd_bench(int argc, char **argv) {
         } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && more) {
             fmt = argv[++i];
             if (strcmp(fmt, "md") && strcmp(fmt, "csv") && strcmp(fmt, "json")) return usage(), 2;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage();
-            return 0;
-        } else {
-            r = px_cli_common_arg(&c, argc, argv, &i);
-            if (r < 0) return 2;
-            if (r == 0) {
-                fprintf(stderr, "plexus bench: unknown option '%s'\n", a);
-                usage();
-                return 2;
-            }
+        } else if ((r = px_cli_tail_arg(&c, "bench", argc, argv, &i, usage)) >= 0) {
+            return r;
         }
     }
     if (!lo.model && !lo.hf) {

@@ -173,18 +173,8 @@ int px_cmd_chat(int argc, char **argv) {
         else if ((strcmp(a, "-p") == 0 || strcmp(a, "--prompt") == 0) && i + 1 < argc) first = argv[++i];
         else if ((strcmp(a, "-n") == 0 || strcmp(a, "--n-predict") == 0) && i + 1 < argc) gp.n_predict = atoi(argv[++i]);
         else if (strcmp(a, "-cnv") == 0 || strcmp(a, "--conversation") == 0 || strcmp(a, "-i") == 0) continue;
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage();
-            return 0;
-        } else {
-            r = px_cli_common_arg(&c, argc, argv, &i);
-            if (r < 0) return 2;
-            if (r == 0) {
-                fprintf(stderr, "plexus chat: unknown option '%s'\n", a);
-                usage();
-                return 2;
-            }
-        }
+        else if ((r = px_cli_tail_arg(&c, "chat", argc, argv, &i, usage)) >= 0)
+            return r;
     }
     if (!lo.model && !lo.hf) {
         usage();

@@ -103,18 +103,8 @@ int px_cmd_run(int argc, char **argv) {
             gp.n_predict = n < 0 ? -1 : (int32_t)n;
         } else if (strcmp(a, "--ignore-eos") == 0) gp.ignore_eog = 1;
         else if (strcmp(a, "--no-display-prompt") == 0) display_prompt = 0;
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage();
-            return 0;
-        } else {
-            r = px_cli_common_arg(&c, argc, argv, &i);
-            if (r < 0) return 2;
-            if (r == 0) {
-                fprintf(stderr, "plexus run: unknown option '%s'\n", a);
-                usage();
-                return 2;
-            }
-        }
+        else if ((r = px_cli_tail_arg(&c, "run", argc, argv, &i, usage)) >= 0)
+            return r;
     }
     if ((!lo.model && !lo.hf) || (!prompt && !prompt_file)) {
         usage();

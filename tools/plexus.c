@@ -72,6 +72,21 @@ int px_cli_common_arg(px_cli_common *c, int argc, char **argv, int *i) {
     return 0;
 }
 
+int px_cli_tail_arg(px_cli_common *c, const char *cmd, int argc, char **argv, int *i, void (*cmd_usage)(void)) {
+    const char *a = argv[*i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        cmd_usage();
+        return 0;
+    }
+    int r = px_cli_common_arg(c, argc, argv, i);
+    if (r > 0) return -1;
+    if (r == 0) {
+        fprintf(stderr, "plexus %s: unknown option '%s'\n", cmd, a);
+        cmd_usage();
+    }
+    return 2;
+}
+
 px_context *px_cli_context(const px_cli_common *c) {
     px_context_options o = px_context_options_default();
     o.config_path = c->config;
