@@ -98,6 +98,24 @@ static void heap_sort(cand *c, int32_t n) {
     }
 }
 
+/* One quickselect step on c[lo..hi] (median-of-three pivot): afterwards
+ * c[lo..*j] <= pivot <= c[*i..hi], and anything between is the pivot. */
+static void partition(cand *c, int32_t lo, int32_t hi, int32_t *pi, int32_t *pj) {
+    int32_t mid = lo + (hi - lo) / 2;
+    if (less(&c[mid], &c[lo])) swap(&c[mid], &c[lo]);
+    if (less(&c[hi], &c[lo])) swap(&c[hi], &c[lo]);
+    if (less(&c[hi], &c[mid])) swap(&c[hi], &c[mid]);
+    cand pv = c[mid];
+    int32_t i = lo, j = hi;
+    while (i <= j) {
+        while (less(&c[i], &pv)) i++;
+        while (less(&pv, &c[j])) j--;
+        if (i <= j) swap(&c[i++], &c[j--]);
+    }
+    *pi = i;
+    *pj = j;
+}
+
 /* Move the k smallest of c[0..n) by (key, id) to the front, in any order.
  * Quickselect with a median-of-three pivot; (key, id) pairs are distinct, so
  * equal keys cannot degrade it, and an adversarial input that exhausts the
@@ -111,17 +129,8 @@ static void select_smallest(cand *c, int32_t n, int32_t k) {
             heap_sort(c + lo, hi - lo + 1);
             return;
         }
-        int32_t mid = lo + (hi - lo) / 2;
-        if (less(&c[mid], &c[lo])) swap(&c[mid], &c[lo]);
-        if (less(&c[hi], &c[lo])) swap(&c[hi], &c[lo]);
-        if (less(&c[hi], &c[mid])) swap(&c[hi], &c[mid]);
-        cand pv = c[mid];
-        int32_t i = lo, j = hi;
-        while (i <= j) {
-            while (less(&c[i], &pv)) i++;
-            while (less(&pv, &c[j])) j--;
-            if (i <= j) swap(&c[i++], &c[j--]);
-        }
+        int32_t i, j;
+        partition(c, lo, hi, &i, &j);
         /* c[lo..j] <= pv <= c[i..hi]; anything between is pv itself, in place */
         if (k - 1 <= j) hi = j;
         else if (k - 1 >= i) lo = i;
@@ -144,17 +153,8 @@ static int32_t mass_select(cand *c, int32_t n, double target, int strict) {
             heap_sort(c + lo, hi - lo + 1);
             break;
         }
-        int32_t mid = lo + (hi - lo) / 2;
-        if (less(&c[mid], &c[lo])) swap(&c[mid], &c[lo]);
-        if (less(&c[hi], &c[lo])) swap(&c[hi], &c[lo]);
-        if (less(&c[hi], &c[mid])) swap(&c[hi], &c[mid]);
-        cand pv = c[mid];
-        int32_t i = lo, j = hi;
-        while (i <= j) {
-            while (less(&c[i], &pv)) i++;
-            while (less(&pv, &c[j])) j--;
-            if (i <= j) swap(&c[i++], &c[j--]);
-        }
+        int32_t i, j;
+        partition(c, lo, hi, &i, &j);
         double ml = 0;
         for (int32_t t = lo; t <= j; t++) ml += c[t].p;
         if (j >= lo && REACHED(acc + ml)) {

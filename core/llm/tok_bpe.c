@@ -140,11 +140,30 @@ static int is_l(const cps *c, size_t i) { return (c->fl[i] & PX_UC_L) && !is_ws(
 static int is_n(const cps *c, size_t i) { return (c->fl[i] & PX_UC_N) && !is_ws(c, i); }
 static int is_p(const cps *c, size_t i) { return (c->fl[i] & PX_UC_P) && !is_ws(c, i); }
 
+static uint32_t ascii_lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* 's|'t|'re|'ve|'m|'ll|'d at pos (case-insensitive with fold): its length, or 0. */
+static size_t contraction(const cps *c, size_t pos, size_t b, int fold) {
+    if (c->cp[pos] != '\'' || pos + 1 >= b) return 0;
+    uint32_t n1 = fold ? ascii_lower(c->cp[pos + 1]) : c->cp[pos + 1];
+    if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') return 2;
+    if (pos + 2 >= b) return 0;
+    uint32_t n2 = fold ? ascii_lower(c->cp[pos + 2]) : c->cp[pos + 2];
+    return (n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l') ? 3 : 0;
+}
+
+/* The piece a run of nws whitespace takes when nothing else matched:
+ * \s+(?!\S) leaves the last space to a following word, \s+ takes the run,
+ * and no whitespace at all is one character on its own. */
+static size_t space_run(size_t nws, int more) {
+    if (nws > 1 && more) return nws - 1;
+    return nws > 0 ? nws : 1;
+}
+
 /* GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * over [a, b), emitting every piece. */
 static int split_gpt2(const cps *c, size_t a, size_t b, pieces *out) {
     size_t pos = a, prev = a;
-#define CP(i) ((i) < b ? c->cp[i] : 0xFFFFFFFFu)
 #define IN(i) ((i) < b)
 #define ADD(end)                                              \
     do {                                                      \
@@ -153,21 +172,11 @@ static int split_gpt2(const cps *c, size_t a, size_t b, pieces *out) {
     } while (0)
     while (pos < b) {
         uint32_t cp = c->cp[pos];
-        if (cp == '\'' && pos + 1 < b) {
-            uint32_t n1 = c->cp[pos + 1];
-            if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') {
-                ADD(pos + 2);
-                pos += 2;
-                continue;
-            }
-            if (pos + 2 < b) {
-                uint32_t n2 = c->cp[pos + 2];
-                if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) {
-                    ADD(pos + 3);
-                    pos += 3;
-                    continue;
-                }
-            }
+        size_t cl = contraction(c, pos, b, 0);
+        if (cl) {
+            ADD(pos + cl);
+            pos += cl;
+            continue;
         }
         size_t q = cp == ' ' ? pos + 1 : pos; /* the optional leading space */
         if (IN(q) && is_l(c, q)) {
@@ -190,24 +199,12 @@ static int split_gpt2(const cps *c, size_t a, size_t b, pieces *out) {
         }
         size_t nws = 0;
         while (IN(pos + nws) && is_ws(c, pos + nws)) nws++;
-        if (nws > 1 && IN(pos + nws)) { /* \s+(?!\S): leave the last space to the next word */
-            ADD(pos + nws - 1);
-            pos += nws - 1;
-            continue;
-        }
-        if (nws > 0) {
-            ADD(pos + nws);
-            pos += nws;
-            continue;
-        }
-        ADD(pos + 1);
-        pos++;
+        size_t wl = space_run(nws, IN(pos + nws));
+        ADD(pos + wl);
+        pos += wl;
     }
-    (void)CP(0);
     return 1;
 }
-
-static uint32_t ascii_lower(uint32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 /* Llama 3 (max_digits 3) and Qwen2 (max_digits 1):
  * (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
@@ -215,21 +212,11 @@ static int split_llama3(const cps *c, size_t a, size_t b, pieces *out, int max_d
     size_t pos = a, prev = a;
     while (pos < b) {
         uint32_t cp = c->cp[pos];
-        if (cp == '\'' && pos + 1 < b) {
-            uint32_t n1 = ascii_lower(c->cp[pos + 1]);
-            if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') {
-                ADD(pos + 2);
-                pos += 2;
-                continue;
-            }
-            if (pos + 2 < b) {
-                uint32_t n2 = ascii_lower(c->cp[pos + 2]);
-                if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) {
-                    ADD(pos + 3);
-                    pos += 3;
-                    continue;
-                }
-            }
+        size_t cl = contraction(c, pos, b, 1);
+        if (cl) {
+            ADD(pos + cl);
+            pos += cl;
+            continue;
         }
         if (!(cp == '\r' || cp == '\n' || is_n(c, pos))) {
             if (is_l(c, pos) || (IN(pos + 1) && is_l(c, pos + 1))) {
@@ -269,22 +256,12 @@ static int split_llama3(const cps *c, size_t a, size_t b, pieces *out, int max_d
             pos = last_rn;
             continue;
         }
-        if (nws > 1 && IN(pos + nws)) {
-            ADD(pos + nws - 1);
-            pos += nws - 1;
-            continue;
-        }
-        if (nws > 0) {
-            ADD(pos + nws);
-            pos += nws;
-            continue;
-        }
-        ADD(pos + 1);
-        pos++;
+        size_t wl = space_run(nws, IN(pos + nws));
+        ADD(pos + wl);
+        pos += wl;
     }
     return 1;
 }
-#undef CP
 #undef IN
 #undef ADD
 
