@@ -51,6 +51,18 @@ struct px_graph {
 px_status px_infer(const px_graph *g, px_op op, const px_value *in, int32_t n_in,
                    const px_attr *attrs, int32_t n_attrs, px_dtype *out_dtype, px_shape *out_shape);
 
+/* Shape inference of the ops appended for the ONNX importer: shape_index.c
+ * (EXPAND..TOPK: logical, math, bitwise, gather/scatter, topk) and
+ * shape_vision.c (CONV..LRN). Each returns PX_ERR_NOT_FOUND, without a
+ * message, for an op it does not handle. */
+px_status px_infer_index(const px_graph *g, px_op op, const px_value *in, int32_t n_in,
+                         const px_attr *attrs, int32_t n_attrs, px_dtype *out_dtype, px_shape *out_shape);
+px_status px_infer_vision(const px_graph *g, px_op op, const px_value *in, int32_t n_in,
+                          const px_attr *attrs, int32_t n_attrs, px_dtype *out_dtype, px_shape *out_shape);
+/* numpy broadcasting of two shapes (shape.c); symbolic dims broadcast only
+ * against 1 or an identical dim. */
+px_status px_shape_broadcast2(const px_graph *g, const px_shape *a, const px_shape *b, px_shape *out);
+
 /* Evaluate a dim with symbols bound to `sym_values` (NULL: upper bounds). */
 static inline int64_t px_dim_eval(const px_graph *g, px_dim d, const int64_t *sym_values) {
     if (d.sym < 0) return d.c;

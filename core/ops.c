@@ -24,6 +24,21 @@ static const char *const px_op_names[PX_OP_COUNT] = {
     [PX_OP_LESS] = "less", [PX_OP_LESS_EQUAL] = "less_equal", [PX_OP_GREATER] = "greater",
     [PX_OP_GREATER_EQUAL] = "greater_equal", [PX_OP_CUMSUM] = "cumsum",
     [PX_OP_ARGMAX] = "argmax", [PX_OP_SET_ROWS] = "set_rows", [PX_OP_ARANGE] = "arange",
+    [PX_OP_EXPAND] = "expand", [PX_OP_NOT] = "not", [PX_OP_AND] = "and", [PX_OP_OR] = "or",
+    [PX_OP_XOR] = "xor", [PX_OP_FLOOR] = "floor", [PX_OP_CEIL] = "ceil", [PX_OP_ROUND] = "round",
+    [PX_OP_SIGN] = "sign", [PX_OP_RECIPROCAL] = "reciprocal", [PX_OP_TAN] = "tan",
+    [PX_OP_ASIN] = "asin", [PX_OP_ACOS] = "acos", [PX_OP_ATAN] = "atan", [PX_OP_SINH] = "sinh",
+    [PX_OP_COSH] = "cosh", [PX_OP_ASINH] = "asinh", [PX_OP_ACOSH] = "acosh",
+    [PX_OP_ATANH] = "atanh", [PX_OP_SOFTPLUS] = "softplus", [PX_OP_ISNAN] = "isnan",
+    [PX_OP_ISINF] = "isinf", [PX_OP_MOD] = "mod", [PX_OP_BITSHIFT] = "bitshift",
+    [PX_OP_BITWISE_AND] = "bitwise_and", [PX_OP_BITWISE_OR] = "bitwise_or",
+    [PX_OP_BITWISE_XOR] = "bitwise_xor", [PX_OP_BITWISE_NOT] = "bitwise_not",
+    [PX_OP_REDUCE_PROD] = "reduce_prod", [PX_OP_ARGMIN] = "argmin",
+    [PX_OP_GATHER_ELEMENTS] = "gather_elements", [PX_OP_GATHER_ND] = "gather_nd",
+    [PX_OP_SCATTER_ELEMENTS] = "scatter_elements", [PX_OP_SCATTER_ND] = "scatter_nd",
+    [PX_OP_TOPK] = "topk", [PX_OP_CONV] = "conv", [PX_OP_CONV_TRANSPOSE] = "conv_transpose",
+    [PX_OP_MAX_POOL] = "max_pool", [PX_OP_AVG_POOL] = "avg_pool", [PX_OP_LP_POOL] = "lp_pool",
+    [PX_OP_PAD] = "pad", [PX_OP_RESIZE] = "resize", [PX_OP_LRN] = "lrn",
 };
 
 const char *px_op_name(px_op op) {

@@ -38,7 +38,7 @@ static void shape_text(const px_graph *g, const px_shape *s, char *buf, size_t c
 
 /* Broadcast two shapes (numpy rules). Symbolic dims broadcast only against
  * 1 or an identical dim. */
-static px_status broadcast2(const px_graph *g, const px_shape *a, const px_shape *b, px_shape *out) {
+px_status px_shape_broadcast2(const px_graph *g, const px_shape *a, const px_shape *b, px_shape *out) {
     int32_t r = a->rank > b->rank ? a->rank : b->rank;
     px_shape o;
     memset(&o, 0, sizeof o);
@@ -229,7 +229,7 @@ static px_status infer_matmul(const px_graph *g, const in_view *in, int32_t n_in
     px_shape ba = a->shape, bb = b->shape, bo;
     ba.rank -= 2;
     bb.rank -= 2;
-    if (broadcast2(g, &ba, &bb, &bo)) {
+    if (px_shape_broadcast2(g, &ba, &bb, &bo)) {
         px_error_prefix("batch dims");
         return PX_ERR_SHAPE;
     }
@@ -344,7 +344,7 @@ px_status px_infer(const px_graph *g, px_op op, const px_value *ids, int32_t n_i
         int cmp = op >= PX_OP_EQUAL && op <= PX_OP_GREATER_EQUAL;
         int ok = is_float(in[0].dtype) || is_int(in[0].dtype) || (cmp && in[0].dtype == PX_BOOL);
         if (!ok) FAIL(PX_ERR_DTYPE, "unsupported dtype %s", px_dtype_name(in[0].dtype));
-        if ((st = broadcast2(g, &in[0].shape, &in[1].shape, out))) return st;
+        if ((st = px_shape_broadcast2(g, &in[0].shape, &in[1].shape, out))) return st;
         *odt = cmp ? PX_BOOL : in[0].dtype;
         return PX_OK;
     }
@@ -471,7 +471,7 @@ px_status px_infer(const px_graph *g, px_op op, const px_value *ids, int32_t n_i
         if (n_in > 1 && in[1].present) {
             px_shape b;
             if (!is_float(in[1].dtype)) FAIL(PX_ERR_DTYPE, "mask must be float");
-            if ((st = broadcast2(g, &in[0].shape, &in[1].shape, &b))) return st;
+            if ((st = px_shape_broadcast2(g, &in[0].shape, &in[1].shape, &b))) return st;
             if (b.rank != in[0].shape.rank) FAIL(PX_ERR_SHAPE, "mask has a higher rank than x");
             for (int32_t i = 0; i < b.rank; i++)
                 if (!dim_eq(b.d[i], in[0].shape.d[i])) FAIL(PX_ERR_SHAPE, "mask must broadcast to x's shape");
@@ -541,7 +541,7 @@ px_status px_infer(const px_graph *g, px_op op, const px_value *ids, int32_t n_i
         if (in[1].dtype != in[2].dtype) FAIL(PX_ERR_DTYPE, "a and b dtypes differ");
         if (is_quant(in[1].dtype)) FAIL(PX_ERR_DTYPE, "block-quantized inputs are not supported");
         px_shape t;
-        if ((st = broadcast2(g, &in[0].shape, &in[1].shape, &t)) || (st = broadcast2(g, &t, &in[2].shape, out))) return st;
+        if ((st = px_shape_broadcast2(g, &in[0].shape, &in[1].shape, &t)) || (st = px_shape_broadcast2(g, &t, &in[2].shape, out))) return st;
         *odt = in[1].dtype;
         return PX_OK;
     }
@@ -586,5 +586,10 @@ px_status px_infer(const px_graph *g, px_op op, const px_value *ids, int32_t n_i
     }
     default: break;
     }
+    /* The ops appended for the ONNX importer infer in their own files. */
+    st = px_infer_index(g, op, ids, n_in, attrs, n_attrs, odt, out);
+    if (st != PX_ERR_NOT_FOUND) return st;
+    st = px_infer_vision(g, op, ids, n_in, attrs, n_attrs, odt, out);
+    if (st != PX_ERR_NOT_FOUND) return st;
     FAIL(PX_ERR_UNSUPPORTED, "op %d has no shape inference", op);
 }

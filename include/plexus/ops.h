@@ -209,6 +209,141 @@ typedef enum px_op {
      *   (px_graph_arange). out[i] = start + i*step.                         */
     PX_OP_ARANGE = 52,
 
+    /* ==== appended for the ONNX importer (values 53..) =====================
+     * Unless noted: plain dtypes only (no block types); shapes static or
+     * symbolic as for the ops above; "broadcast" as above.                  */
+
+    /* EXPAND: (x) -> out; attr shape:ints (required) is the output shape,
+     *   x broadcasts to it (numpy rules). Any plain dtype.                 */
+    PX_OP_EXPAND = 53,
+
+    /* ---- logical, BOOL in and out ------------------------------------------
+     * NOT: (x) -> out. AND, OR, XOR: (a, b) -> out, broadcast.            */
+    PX_OP_NOT = 54,
+    PX_OP_AND = 55,
+    PX_OP_OR = 56,
+    PX_OP_XOR = 57,
+
+    /* ---- more unary elementwise: (x) -> out, float dtypes unless noted ----
+     * ROUND rounds half to even. SIGN: -1, 0, 1 (also on integer dtypes).
+     * RECIPROCAL: 1/x. SOFTPLUS: log(1+exp(x)) without overflow.
+     * ISNAN, ISINF: float in, BOOL out; ISINF attrs detect_positive:i = 1,
+     * detect_negative:i = 1.                                              */
+    PX_OP_FLOOR = 58,
+    PX_OP_CEIL = 59,
+    PX_OP_ROUND = 60,
+    PX_OP_SIGN = 61,
+    PX_OP_RECIPROCAL = 62,
+    PX_OP_TAN = 63,
+    PX_OP_ASIN = 64,
+    PX_OP_ACOS = 65,
+    PX_OP_ATAN = 66,
+    PX_OP_SINH = 67,
+    PX_OP_COSH = 68,
+    PX_OP_ASINH = 69,
+    PX_OP_ACOSH = 70,
+    PX_OP_ATANH = 71,
+    PX_OP_SOFTPLUS = 72,
+    PX_OP_ISNAN = 73,
+    PX_OP_ISINF = 74,
+
+    /* ---- integer and bitwise binary ops, broadcast -------------------------
+     * MOD: attr fmod:i = 0. fmod = 0: integers only, the result takes the
+     *   sign of the divisor (Python's %); fmod = 1: C fmod (sign of the
+     *   dividend), floats or integers. x mod 0 is 0 for integers.
+     * BITSHIFT: unsigned integers, attr direction:i (0 = left, 1 = right);
+     *   shifting by the bit width or more gives 0.
+     * BITWISE_AND/OR/XOR: integers. BITWISE_NOT: (x) -> out, integers.   */
+    PX_OP_MOD = 75,
+    PX_OP_BITSHIFT = 76,
+    PX_OP_BITWISE_AND = 77,
+    PX_OP_BITWISE_OR = 78,
+    PX_OP_BITWISE_XOR = 79,
+    PX_OP_BITWISE_NOT = 80,
+
+    /* REDUCE_PROD: as REDUCE_SUM (floats and integers); empty axis gives 1. */
+    PX_OP_REDUCE_PROD = 81,
+    /* ARGMIN: as ARGMAX, the first minimal index wins. Both ARGMAX and ARGMIN
+     * take attr select_last_index:i = 0 (1: the last extremal index wins). */
+    PX_OP_ARGMIN = 82,
+
+    /* ---- indexed gather and scatter (ONNX semantics) -----------------------
+     * Indices are I32 or I64; negative indices count from the end of their
+     * axis; an index out of range is an error reported by the kernel.
+     * GATHER_ELEMENTS: (data, indices) -> out; attr axis:i = 0; indices has
+     *   data's rank; out has indices' shape and data's dtype:
+     *   out[i..] = data[i.. with dim axis replaced by indices[i..]].
+     * GATHER_ND: (data, indices) -> out; attr batch_dims:i = 0. The last dim
+     *   of indices (q) indexes the first q dims after the batch dims; out
+     *   shape = indices.shape[:-1] + data.shape[batch_dims + q:].
+     * SCATTER_ELEMENTS: (data, indices, updates) -> out; attrs axis:i = 0,
+     *   reduction:i = 0 (0 none, 1 add, 2 mul, 3 max, 4 min). out is a copy
+     *   of data with each element of updates written (or combined) at the
+     *   position GATHER_ELEMENTS would read. updates has indices' shape.
+     * SCATTER_ND: (data, indices, updates) -> out; attr reduction:i = 0 as
+     *   above. indices [..., q] addresses slices data[idx] (q <= rank);
+     *   updates shape = indices.shape[:-1] + data.shape[q:]. Updates apply
+     *   in index order, so with reduction 0 the last duplicate wins.       */
+    PX_OP_GATHER_ELEMENTS = 83,
+    PX_OP_GATHER_ND = 84,
+    PX_OP_SCATTER_ELEMENTS = 85,
+    PX_OP_SCATTER_ND = 86,
+
+    /* TOPK: (x) -> out I64 indices; attrs k:i (required, 0 <= k <= dim),
+     *   axis:i = -1, largest:i = 1, sorted:i = 1. out shape = x's with dim
+     *   axis = k. Order: by value (descending if largest, else ascending),
+     *   equal values by lower index first (also when sorted = 0). The values
+     *   are GATHER_ELEMENTS(x, out, axis). NaN sorts as the largest value.  */
+    PX_OP_TOPK = 87,
+
+    /* ---- convolution and pooling (channels first, 1 to 3 spatial dims) ---
+     * CONV: (x [N, C, D1..Dn], w [M, C/group, K1..Kn], bias (opt) [M])
+     *   -> out [N, M, O1..On]; attrs strides:ints (1 each), dilations:ints
+     *   (1 each), pads:ints (2n: begin of each spatial dim, then end; 0),
+     *   group:i = 1. Oi = floor((Di + pb + pe - ((Ki-1)*dil+1)) / stride) + 1.
+     *   Float dtypes; x, w, bias one dtype.
+     * CONV_TRANSPOSE: (x [N, C, D1..Dn], w [C, M/group, K1..Kn], bias (opt)
+     *   [M]) -> out [N, M, O1..On]; attrs strides, dilations, pads (as CONV),
+     *   output_padding:ints (0 each), group:i = 1.
+     *   Oi = stride*(Di-1) + output_padding + (Ki-1)*dil + 1 - pb - pe.
+     * MAX_POOL, AVG_POOL, LP_POOL: (x [N, C, D1..Dn]) -> out [N, C, O1..On];
+     *   attrs kernel:ints (required), strides, dilations, pads (as CONV),
+     *   ceil_mode:i = 0 (ceil instead of floor in the Oi formula; a window
+     *   that would start inside the end padding is dropped).
+     *   MAX_POOL: attr indices:i = 0; with 1 the output is I64: the flat
+     *   index (row-major over the whole input [N, C, D...]) of the maximum
+     *   (the first one on ties). Floats and integers. Padding never wins.
+     *   AVG_POOL: attr count_include_pad:i = 0 (1: pads count as zeros in the
+     *   divisor; never the part of a window beyond the end padding).
+     *   LP_POOL: attr p:i = 2: (sum |x|^p)^(1/p) over the window.         */
+    PX_OP_CONV = 88,
+    PX_OP_CONV_TRANSPOSE = 89,
+    PX_OP_MAX_POOL = 90,
+    PX_OP_AVG_POOL = 91,
+    PX_OP_LP_POOL = 92,
+
+    /* PAD: (x) -> out; attrs pads:ints (required, 2*rank: begin of each
+     *   axis, then end; negative values crop), mode:i = 0 (0 constant,
+     *   1 reflect, 2 edge, 3 wrap), value:f = 0 (constant mode). Any plain
+     *   dtype.                                                            */
+    PX_OP_PAD = 93,
+
+    /* RESIZE: (x) -> out; attrs sizes:ints (required: the output shape),
+     *   scales:floats (per axis; default out/in) used by the coordinate
+     *   transform, mode:i = 0 (0 nearest, 1 linear, 2 cubic: separable over
+     *   every axis), coord:i = 0 (0 half_pixel, 1 asymmetric,
+     *   2 pytorch_half_pixel, 3 tf_crop_and_resize, 4 align_corners,
+     *   5 half_pixel_symmetric), nearest_mode:i = 0 (0 round_prefer_floor,
+     *   1 round_prefer_ceil, 2 floor, 3 ceil), cubic_coeff_a:f = -0.75,
+     *   exclude_outside:i = 0, extrapolation_value:f = 0, antialias:i = 0,
+     *   roi:floats (2*rank: starts then ends, tf_crop_and_resize only).
+     *   ONNX Resize (opset 19) semantics. Float dtypes (nearest: any).     */
+    PX_OP_RESIZE = 94,
+
+    /* LRN: (x [N, C, ...]) -> out; attrs size:i (required), alpha:f = 1e-4,
+     *   beta:f = 0.75, bias:f = 1 (ONNX LRN across channels).            */
+    PX_OP_LRN = 95,
+
     PX_OP_COUNT
 } px_op;
 

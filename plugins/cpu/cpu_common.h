@@ -234,6 +234,8 @@ CPU_KERNEL_DECL(where);     /* k_misc.c */
 CPU_KERNEL_DECL(compare);
 CPU_KERNEL_DECL(cumsum);
 CPU_KERNEL_DECL(argmax);
+/* k_index.c: ops for the ONNX importer (logical, math, bitwise, gather/scatter, topk) */
+/* k_vision.c: ops for the ONNX importer (conv, pooling, pad, resize, lrn) */
 
 /* Need functions of the kernels with scratch. */
 void cpu_matmul_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,

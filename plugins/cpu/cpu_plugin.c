@@ -297,6 +297,8 @@ static const px_kernel cpu_kernels[] = {
     KS(PX_OP_ARGMAX, "argmax_ref", argmax),
     K(PX_OP_SET_ROWS, "set_rows_ref", set_rows),
     K(PX_OP_ARANGE, "arange_ref", arange),
+    /* ops for the ONNX importer: logical, math, bitwise, gather/scatter, topk (k_index.c) */
+    /* ops for the ONNX importer: conv, pooling, pad, resize, lrn (k_vision.c) */
 };
 
 static px_status cpu_get_kernels(void *dev, const px_kernel **out_kernels, int32_t *out_count) {

@@ -81,5 +81,9 @@ typedef void (*case_sink)(ccase *c, void *ctx);
  * RNG state for more), and the few large ones (once). */
 void conf_generate(px_op op, crng *r, case_sink sink, void *ctx);
 void conf_generate_large(px_op op, crng *r, case_sink sink, void *ctx);
+/* Cases of the ops appended for the ONNX importer (conf_cases_index.c:
+ * EXPAND..TOPK, conf_cases_vision.c: CONV..LRN); nothing for other ops. */
+void conf_generate_index(px_op op, crng *r, case_sink sink, void *ctx);
+void conf_generate_vision(px_op op, crng *r, case_sink sink, void *ctx);
 
 #endif

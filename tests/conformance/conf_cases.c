@@ -1063,6 +1063,9 @@ void conf_generate(px_op op, crng *r, case_sink sink, void *ctx) {
     case PX_OP_ARGMAX: gen_argmax(r, sink, ctx); break;
     case PX_OP_SET_ROWS: gen_set_rows(r, sink, ctx); break;
     case PX_OP_ARANGE: gen_arange(r, sink, ctx); break;
-    default: break; /* RESHAPE: tested through graphs in test_conformance.c */
+    default: /* RESHAPE: tested through graphs in test_conformance.c */
+        conf_generate_index(op, r, sink, ctx);
+        conf_generate_vision(op, r, sink, ctx);
+        break;
     }
 }

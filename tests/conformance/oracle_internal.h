@@ -41,5 +41,12 @@ int obroadcast(int32_t ra, const int64_t *a, int32_t rb, const int64_t *b, int32
 /* Op families (oracle.c, oracle_nn.c). Same contract as oracle_eval. */
 int oracle_nn(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
               char *msg, size_t msg_cap);
+/* The ops appended for the ONNX importer: oracle_index.c (EXPAND..TOPK) and
+ * oracle_vision.c (CONV..LRN). They return ORACLE_NOT_MINE for other ops. */
+#define ORACLE_NOT_MINE 1
+int oracle_index(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
+                 char *msg, size_t msg_cap);
+int oracle_vision(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
+                  char *msg, size_t msg_cap);
 
 #endif

@@ -430,6 +430,11 @@ int oracle_nn(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in
     case PX_OP_ROPE: return eval_rope(attrs, n_attrs, in, n_in, out, msg, msg_cap);
     case PX_OP_ATTENTION: return eval_attention(attrs, n_attrs, in, n_in, out, msg, msg_cap);
     case PX_OP_SWIGLU: return eval_swiglu(in, out, msg, msg_cap);
-    default: return OFAIL("the oracle has no op %d", (int)op);
+    default: break;
     }
+    int rc = oracle_index(op, attrs, n_attrs, in, n_in, out, msg, msg_cap);
+    if (rc != ORACLE_NOT_MINE) return rc;
+    rc = oracle_vision(op, attrs, n_attrs, in, n_in, out, msg, msg_cap);
+    if (rc != ORACLE_NOT_MINE) return rc;
+    return OFAIL("the oracle has no op %d", (int)op);
 }
