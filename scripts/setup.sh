@@ -2,7 +2,7 @@
 # Installs what a fresh Debian 12 machine lacks to build and test Plexus.
 # Safe to run again: apt-get skips what is already there.
 set -eu
-PACKAGES="build-essential cmake pkg-config libinih-dev libjansson-dev libcurl4-openssl-dev clang libclang-rt-14-dev python3"
+PACKAGES="build-essential cmake pkg-config libinih-dev libjansson-dev libcurl4-openssl-dev clang libclang-rt-14-dev python3 python3-numpy"
 
 missing=""
 for p in $PACKAGES; do
