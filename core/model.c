@@ -88,6 +88,35 @@ px_status px_model_tensor_get(const px_model *m, int64_t i, px_tensor_info *out)
     return m->ops->tensor_get(m->handle, i, out);
 }
 
+px_status px_model_build_graph_with(px_model *m, const char *const *keys, const char *const *values, int32_t n,
+                                    px_graph **out) {
+    if (!m || !out || n < 0 || (n && (!keys || !values)))
+        return px_set_error(PX_ERR_INVALID_ARG, "px_model_build_graph_with: bad argument");
+    if (!m->ops->build_graph)
+        return px_set_error(PX_ERR_UNSUPPORTED, "%s: the %s plugin cannot build compute graphs yet", m->path, m->plugin->name);
+    const px_config_section *ini = px_config_plugin_section(m->ctx->cfg, m->plugin->name);
+    int32_t ni = ini ? ini->n : 0, total = ni + n;
+    px_config_kv *kv = calloc((size_t)(total ? total : 1), sizeof *kv);
+    if (!kv) return px_set_error(PX_ERR_NO_MEMORY, "%s: out of memory", m->path);
+    for (int32_t i = 0; i < ni; i++) kv[i] = ini->kv[i];
+    for (int32_t i = 0; i < n; i++) {
+        px_config_kv *e = &kv[ni + i];
+        e->key = keys[i];
+        e->value = values[i];
+        char *end;
+        long long iv = strtoll(values[i], &end, 10);
+        e->is_int = *values[i] && !*end;
+        e->i = iv;
+        double fv = strtod(values[i], &end);
+        e->is_float = *values[i] && !*end;
+        e->f = fv;
+    }
+    px_config_section sec = {sizeof sec, total, kv};
+    px_status st = m->ops->build_graph(m->handle, &sec, out);
+    free(kv);
+    return st;
+}
+
 px_status px_model_build_graph(px_model *m, px_graph **out) {
     if (!m || !out) return px_set_error(PX_ERR_INVALID_ARG, "px_model_build_graph: NULL argument");
     if (!m->ops->build_graph)

@@ -60,5 +60,6 @@ int px_cmd_logits(int argc, char **argv);
 int px_cmd_synth(int argc, char **argv);
 int px_cmd_bench(int argc, char **argv);
 int px_cmd_quantize(int argc, char **argv);
+int px_cmd_onnx_run(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static void usage(FILE *f) {
             "  bench       speed: -m FILE [-p 512] [-n 128] [-r 5] [-o md|csv|json] (llama-bench's pp/tg)\n"
             "  synth       write a random-weight GGUF in a real model's shapes: --preset NAME -o FILE\n"
             "  quantize    convert a GGUF's matrices: IN.gguf OUT.gguf TYPE [-t N] (Q8_0, Q4_0, ..., Q6_K)\n"
+            "  onnx-run    run an ONNX model on TensorProto inputs: MODEL.onnx --input NAME=IN.pb --output-dir DIR\n"
             "  devices     list plugins, devices and kernels (--json for machine-readable output)\n"
             "  -m FILE may be replaced by -hf OWNER/REPO/FILE.gguf or -hf OWNER/REPO[:QUANT] (downloaded once)\n"
             "\n"
@@ -124,6 +125,7 @@ int main(int argc, char **argv) {
         {"devices", px_cmd_devices}, {"info", px_cmd_info},   {"tokenize", px_cmd_tokenize},
         {"run", px_cmd_run},         {"chat", px_cmd_chat},   {"logits", px_cmd_logits},
         {"synth", px_cmd_synth},     {"bench", px_cmd_bench}, {"quantize", px_cmd_quantize},
+        {"onnx-run", px_cmd_onnx_run},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(cmd, cmds[i].name) != 0) continue;

@@ -185,6 +185,12 @@ px_status px_model_tensor_get(const px_model *m, int64_t i, px_tensor_info *out)
  * (PX_ERR_UNSUPPORTED otherwise). The caller destroys the graph, before
  * closing the model (its constants point into the model's mapping). */
 px_status px_model_build_graph(px_model *m, px_graph **out_graph);
+/* The same with build options given by the caller: key/value pairs that come
+ * after the ini file's [plugin.<format>] section (so they win). Keys a format
+ * plugin understands are in its docs (ONNX: input.NAME = FILE.pb,
+ * shape.NAME = 1,3,224,224, dim.PARAM = N; docs/onnx.md). */
+px_status px_model_build_graph_with(px_model *m, const char *const *keys, const char *const *values, int32_t n,
+                                    px_graph **out_graph);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,651 @@
+/* ONNX ops of neural-network layers: MatMul, Gemm, Softmax, reductions,
+ * normalisations, integer matmul and (de)quantization, Einsum. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "onnx_import.h"
+#include "plexus/dtype.h"
+
+static px_value dt_shape(ox_ctx *c, px_value v, px_dtype *dt, int32_t *rank, int64_t *ne) {
+    ox_shape(c, v, dt, rank, ne);
+    return v;
+}
+
+static px_value scale(ox_ctx *c, px_value x, double s, double b) {
+    px_attr a[] = {PX_ATTR_F("scale", s), PX_ATTR_F("bias", b)};
+    return ox_node(c, PX_OP_SCALE, &x, 1, a, 2);
+}
+
+/* ---- MatMul, Gemm ------------------------------------------------------------------------- */
+
+/* numpy matmul of a and b (1-D operands promoted and the added dim removed). */
+static px_value matmul(ox_ctx *c, px_value a, px_value b) {
+    px_dtype da, db;
+    int32_t ra, rb;
+    int64_t na[PX_MAX_DIMS], nb[PX_MAX_DIMS];
+    dt_shape(c, a, &da, &ra, na);
+    dt_shape(c, b, &db, &rb, nb);
+    int squeeze_a = 0, squeeze_b = 0;
+    if (ra == 1) {
+        int64_t s[2] = {1, na[0]};
+        a = ox_reshape(c, a, 2, s);
+        squeeze_a = 1;
+    }
+    if (rb == 1) {
+        int64_t s[2] = {nb[0], 1};
+        b = ox_reshape(c, b, 2, s);
+        squeeze_b = 1;
+    }
+    px_dtype odt = da;
+    int integer = !ox_is_float(da);
+    if (integer) { /* exact in double for |sums| < 2^53 */
+        a = ox_cast(c, a, PX_F64);
+        b = ox_cast(c, b, PX_F64);
+    }
+    px_value in[2] = {a, b};
+    px_value y = ox_node(c, PX_OP_MATMUL, in, 2, NULL, 0);
+    if (integer) y = ox_cast(c, y, odt);
+    if (squeeze_a || squeeze_b) {
+        px_dtype dy;
+        int32_t ry;
+        int64_t ny[PX_MAX_DIMS], o[PX_MAX_DIMS];
+        dt_shape(c, y, &dy, &ry, ny);
+        int32_t r = 0;
+        for (int32_t d = 0; d < ry; d++) {
+            if (squeeze_a && d == ry - 2) continue;
+            if (squeeze_b && d == ry - 1) continue;
+            o[r++] = ny[d];
+        }
+        y = ox_reshape(c, y, r, o);
+    }
+    return y;
+}
+
+static px_status imp_matmul(ox_ctx *c, const onx_node *n) {
+    return ox_out_ir(c, n, 0, matmul(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 1)));
+}
+
+static px_status imp_gemm(ox_ctx *c, const onx_node *n) {
+    px_value a = ox_in_ir(c, n, 0), b = ox_in_ir(c, n, 1), bias = ox_in_ir(c, n, 2);
+    int64_t perm[2] = {1, 0};
+    if (ox_attr_i(n, "transA", 0)) a = ox_permute(c, a, 2, perm);
+    px_attr tb[] = {PX_ATTR_I("trans_b", ox_attr_i(n, "transB", 0) != 0)};
+    px_value in[2] = {a, b};
+    px_value y = ox_node(c, PX_OP_MATMUL, in, 2, tb, 1);
+    double alpha = ox_attr_f(n, "alpha", 1.0), beta = ox_attr_f(n, "beta", 1.0);
+    if (alpha != 1.0) y = scale(c, y, alpha, 0);
+    if (bias != PX_NONE && beta != 0.0) {
+        if (beta != 1.0) bias = scale(c, bias, beta, 0);
+        y = ox_binary(c, PX_OP_ADD, y, bias);
+    }
+    return ox_out_ir(c, n, 0, y);
+}
+
+/* ---- Softmax family -------------------------------------------------------------------------- */
+
+static px_status imp_softmax(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dt, &r, ne);
+    int log = !strcmp(n->op_type, "LogSoftmax");
+    px_op op = log ? PX_OP_LOG_SOFTMAX : PX_OP_SOFTMAX;
+    if (r == 0) return ox_fail(c, n, PX_ERR_SHAPE, "input must have rank >= 1");
+    if (ox_opset(c) < 13) { /* coerced to 2-D at axis */
+        int32_t ax = ox_axis(ox_attr_i(n, "axis", 1), r);
+        if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
+        int64_t s2[2] = {ox_numel(ax, ne), ox_numel(r - ax, ne + ax)};
+        px_value y = ox_unary(c, op, ox_reshape(c, x, 2, s2));
+        return ox_out_ir(c, n, 0, ox_reshape(c, y, r, ne));
+    }
+    int32_t ax = ox_axis(ox_attr_i(n, "axis", -1), r);
+    if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
+    if (ax == r - 1) return ox_out_ir(c, n, 0, ox_unary(c, op, x));
+    int64_t perm[PX_MAX_DIMS];
+    for (int32_t d = 0; d < r; d++) perm[d] = d;
+    perm[ax] = r - 1;
+    perm[r - 1] = ax;
+    px_value y = ox_unary(c, op, ox_permute(c, x, r, perm));
+    return ox_out_ir(c, n, 0, ox_permute(c, y, r, perm));
+}
+
+/* ---- reductions ----------------------------------------------------------------------------- */
+
+static px_status imp_reduce(ox_ctx *c, const onx_node *n) {
+    const char *t = n->op_type;
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dt, &r, ne);
+    int64_t *axes = NULL, k = 0;
+    int from_input = !strcmp(t, "ReduceSum") ? ox_opset(c) >= 13 : ox_opset(c) >= 18;
+    if (from_input) {
+        if (ox_in(c, n, 1)) {
+            px_status st = ox_const_i64(c, n, ox_in(c, n, 1), "axes", &axes, &k);
+            if (st) return st;
+        }
+    } else {
+        const int64_t *a;
+        k = ox_attr_ints(n, "axes", &a);
+        axes = (int64_t *)a;
+        if (k < 0) k = 0;
+    }
+    int64_t keep = ox_attr_i(n, "keepdims", 1);
+    if (k == 0 && ox_attr_i(n, "noop_with_empty_axes", 0)) return ox_out_ir(c, n, 0, ox_unary(c, PX_OP_COPY, x));
+    int64_t all[PX_MAX_DIMS];
+    if (k == 0) {
+        for (int32_t d = 0; d < r; d++) all[d] = d;
+        axes = all;
+        k = r;
+    }
+    for (int64_t i = 0; i < k; i++)
+        if (ox_axis(axes[i], r) < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis %lld out of range", (long long)axes[i]);
+    px_attr a[] = {PX_ATTR_INTS("axes", axes, (int32_t)k), PX_ATTR_I("keepdims", keep)};
+    px_attr ak[] = {PX_ATTR_INTS("axes", axes, (int32_t)k), PX_ATTR_I("keepdims", 1)};
+    px_value y;
+    if (!strcmp(t, "ReduceSum")) y = ox_node(c, PX_OP_REDUCE_SUM, &x, 1, a, 2);
+    else if (!strcmp(t, "ReduceMean")) y = ox_node(c, PX_OP_REDUCE_MEAN, &x, 1, a, 2);
+    else if (!strcmp(t, "ReduceMax")) y = ox_node(c, PX_OP_REDUCE_MAX, &x, 1, a, 2);
+    else if (!strcmp(t, "ReduceMin")) y = ox_node(c, PX_OP_REDUCE_MIN, &x, 1, a, 2);
+    else if (!strcmp(t, "ReduceProd")) y = ox_node(c, PX_OP_REDUCE_PROD, &x, 1, a, 2);
+    else if (!strcmp(t, "ReduceL1")) {
+        px_value ax_ = ox_unary(c, PX_OP_ABS, x);
+        y = ox_node(c, PX_OP_REDUCE_SUM, &ax_, 1, a, 2);
+    } else if (!strcmp(t, "ReduceL2") || !strcmp(t, "ReduceSumSquare")) {
+        px_value sq = ox_binary(c, PX_OP_MUL, x, x);
+        y = ox_node(c, PX_OP_REDUCE_SUM, &sq, 1, a, 2);
+        if (!strcmp(t, "ReduceL2")) y = ox_unary(c, PX_OP_SQRT, y);
+    } else if (!strcmp(t, "ReduceLogSum")) {
+        y = ox_unary(c, PX_OP_LOG, ox_node(c, PX_OP_REDUCE_SUM, &x, 1, a, 2));
+    } else { /* ReduceLogSumExp: m + log(sum(exp(x - m))), m = max (0 where not finite) */
+        px_value m = ox_node(c, PX_OP_REDUCE_MAX, &x, 1, ak, 2);
+        px_value fin = ox_unary(c, PX_OP_NOT, ox_unary(c, PX_OP_ISINF, m));
+        px_value w[3] = {fin, m, ox_scalar(c, dt, 0)};
+        m = ox_node(c, PX_OP_WHERE, w, 3, NULL, 0);
+        px_value e = ox_unary(c, PX_OP_EXP, ox_binary(c, PX_OP_SUB, x, m));
+        px_value s = ox_unary(c, PX_OP_LOG, ox_node(c, PX_OP_REDUCE_SUM, &e, 1, ak, 2));
+        y = ox_binary(c, PX_OP_ADD, s, m);
+        if (!keep) {
+            px_dtype dy;
+            int32_t ry;
+            int64_t ny[PX_MAX_DIMS], o[PX_MAX_DIMS];
+            dt_shape(c, y, &dy, &ry, ny);
+            int32_t q = 0;
+            for (int32_t d = 0; d < ry; d++) {
+                int red = 0;
+                for (int64_t i = 0; i < k; i++) red |= ox_axis(axes[i], r) == d;
+                if (!red) o[q++] = ny[d];
+            }
+            y = ox_reshape(c, y, q, o);
+        }
+    }
+    return ox_out_ir(c, n, 0, y);
+}
+
+/* ---- normalisations ------------------------------------------------------------------------- */
+
+/* x viewed as [outer, inner] at axis; a parameter p broadcast to x's shape
+ * from axis on, viewed as [inner]. */
+static px_value param_inner(ox_ctx *c, px_value p, int32_t r, const int64_t *ne, int32_t ax) {
+    if (p == PX_NONE) return p;
+    px_dtype dp;
+    int32_t rp;
+    int64_t np[PX_MAX_DIMS];
+    dt_shape(c, p, &dp, &rp, np);
+    int64_t inner = ox_numel(r - ax, ne + ax);
+    if (ox_numel(rp, np) != inner) {
+        px_attr a[] = {PX_ATTR_INTS("shape", ne + ax, r - ax)};
+        p = ox_node(c, PX_OP_EXPAND, &p, 1, a, 1);
+    }
+    return ox_reshape(c, p, 1, &inner);
+}
+
+static px_status imp_layer_norm(ox_ctx *c, const onx_node *n) {
+    int rms = !strcmp(n->op_type, "RMSNormalization");
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dt, &r, ne);
+    int32_t ax = ox_axis(ox_attr_i(n, "axis", -1), r);
+    if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
+    double eps = ox_attr_f(n, "epsilon", rms ? 1e-5 : 1e-5);
+    int64_t s2[2] = {ox_numel(ax, ne), ox_numel(r - ax, ne + ax)};
+    px_value x2 = ox_reshape(c, x, 2, s2);
+    px_value w = param_inner(c, ox_in_ir(c, n, 1), r, ne, ax);
+    px_value in[3] = {x2, w, rms ? PX_NONE : param_inner(c, ox_in_ir(c, n, 2), r, ne, ax)};
+    px_attr a[] = {PX_ATTR_F("eps", eps)};
+    px_value y = ox_node(c, rms ? PX_OP_RMS_NORM : PX_OP_LAYER_NORM, in, rms ? 2 : 3, a, 1);
+    px_status st = ox_out_ir(c, n, 0, ox_reshape(c, y, r, ne));
+    if (st || rms || (!ox_has_out(n, 1) && !ox_has_out(n, 2))) return st;
+    /* Mean and InvStdDev: shape x.shape[:axis] + [1]*(r-axis), stash type */
+    px_dtype sdt = ox_attr_i(n, "stash_type", 1) == 1 ? PX_F32 : dt;
+    px_value xs = ox_cast(c, x2, sdt);
+    int64_t last = -1;
+    px_attr ra[] = {PX_ATTR_INTS("axes", &last, 1), PX_ATTR_I("keepdims", 1)};
+    px_value mean = ox_node(c, PX_OP_REDUCE_MEAN, &xs, 1, ra, 2);
+    px_value dev = ox_binary(c, PX_OP_SUB, xs, mean);
+    px_value var = ox_binary(c, PX_OP_MUL, dev, dev);
+    var = ox_node(c, PX_OP_REDUCE_MEAN, &var, 1, ra, 2);
+    px_value inv = ox_unary(c, PX_OP_RSQRT, scale(c, var, 1, eps));
+    int64_t on[PX_MAX_DIMS];
+    for (int32_t d = 0; d < r; d++) on[d] = d < ax ? ne[d] : 1;
+    if ((st = ox_out_ir(c, n, 1, ox_reshape(c, mean, r, on)))) return st;
+    return ox_out_ir(c, n, 2, ox_reshape(c, inv, r, on));
+}
+
+/* A per-channel parameter [C] shaped [C, 1, ..., 1] for an [N, C, ...] input. */
+static px_value per_channel(ox_ctx *c, px_value p, int32_t r, int64_t C) {
+    int64_t s[PX_MAX_DIMS];
+    s[0] = C;
+    for (int32_t d = 1; d < r - 1; d++) s[d] = 1;
+    return ox_reshape(c, p, r - 1, s);
+}
+
+static px_status imp_batch_norm(ox_ctx *c, const onx_node *n) {
+    if (ox_attr_i(n, "training_mode", 0)) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "training_mode is not supported");
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dt, &r, ne);
+    if (r < 2) return ox_fail(c, n, PX_ERR_SHAPE, "input must be [N, C, ...]");
+    double eps = ox_attr_f(n, "epsilon", 1e-5);
+    px_value sc = per_channel(c, ox_cast(c, ox_in_ir(c, n, 1), dt), r, ne[1]);
+    px_value b = per_channel(c, ox_cast(c, ox_in_ir(c, n, 2), dt), r, ne[1]);
+    px_value mean = per_channel(c, ox_cast(c, ox_in_ir(c, n, 3), dt), r, ne[1]);
+    px_value var = per_channel(c, ox_cast(c, ox_in_ir(c, n, 4), dt), r, ne[1]);
+    px_value inv = ox_unary(c, PX_OP_RSQRT, scale(c, var, 1, eps));
+    px_value y = ox_binary(c, PX_OP_MUL, ox_binary(c, PX_OP_SUB, x, mean), ox_binary(c, PX_OP_MUL, inv, sc));
+    return ox_out_ir(c, n, 0, ox_binary(c, PX_OP_ADD, y, b));
+}
+
+/* InstanceNormalization and GroupNormalization: LAYER_NORM over groups. */
+static px_status imp_group_norm(ox_ctx *c, const onx_node *n) {
+    int inst = !strcmp(n->op_type, "InstanceNormalization");
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dt, &r, ne);
+    if (r < 2) return ox_fail(c, n, PX_ERR_SHAPE, "input must be [N, C, ...]");
+    int64_t C = ne[1], G = inst ? C : ox_attr_i(n, "num_groups", 0);
+    if (G <= 0 || C % G) return ox_fail(c, n, PX_ERR_INVALID_ARG, "num_groups must divide the channels");
+    double eps = ox_attr_f(n, "epsilon", 1e-5);
+    int64_t s2[2] = {ne[0] * G, ox_numel(r, ne) / (ne[0] * G)};
+    px_attr a[] = {PX_ATTR_F("eps", eps)};
+    px_value x2 = ox_reshape(c, x, 2, s2);
+    px_value y = ox_reshape(c, ox_node(c, PX_OP_LAYER_NORM, &x2, 1, a, 1), r, ne);
+    px_value sc = ox_cast(c, ox_in_ir(c, n, 1), dt), b = ox_cast(c, ox_in_ir(c, n, 2), dt);
+    px_dtype ds;
+    int32_t rs;
+    int64_t ns[PX_MAX_DIMS];
+    dt_shape(c, sc, &ds, &rs, ns);
+    if (!inst && ns[0] == G && G != C) { /* opset 18: one scale per group */
+        int64_t g3[3] = {G, 1, 1}, e3[3] = {G, C / G, 1}, cne = C;
+        px_attr ea[] = {PX_ATTR_INTS("shape", e3, 3)};
+        px_value t = ox_reshape(c, sc, 3, g3);
+        sc = ox_reshape(c, ox_node(c, PX_OP_EXPAND, &t, 1, ea, 1), 1, &cne);
+        t = ox_reshape(c, b, 3, g3);
+        b = ox_reshape(c, ox_node(c, PX_OP_EXPAND, &t, 1, ea, 1), 1, &cne);
+    }
+    y = ox_binary(c, PX_OP_MUL, y, per_channel(c, sc, r, C));
+    return ox_out_ir(c, n, 0, ox_binary(c, PX_OP_ADD, y, per_channel(c, b, r, C)));
+}
+
+/* ---- integer matmul and (de)quantization ----------------------------------------------------- */
+
+/* x - zero_point in double; zp shaped for per-row (a) use when `row`. */
+static px_value centered(ox_ctx *c, px_value x, px_value zp, int row) {
+    x = ox_cast(c, x, PX_F64);
+    if (zp == PX_NONE) return x;
+    zp = ox_cast(c, zp, PX_F64);
+    px_dtype dz;
+    int32_t rz;
+    int64_t nz[PX_MAX_DIMS];
+    dt_shape(c, zp, &dz, &rz, nz);
+    if (row && rz == 1 && nz[0] > 1) {
+        int64_t s[2] = {nz[0], 1};
+        zp = ox_reshape(c, zp, 2, s);
+    }
+    return ox_binary(c, PX_OP_SUB, x, zp);
+}
+
+static px_status imp_matmul_integer(ox_ctx *c, const onx_node *n) {
+    px_value a = centered(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 2), 1);
+    px_value b = centered(c, ox_in_ir(c, n, 1), ox_in_ir(c, n, 3), 0);
+    return ox_out_ir(c, n, 0, ox_cast(c, matmul(c, a, b), PX_I32));
+}
+
+static void int_range(px_dtype t, double *lo, double *hi) {
+    switch (t) {
+    case PX_I8: *lo = -128; *hi = 127; break;
+    case PX_U8: *lo = 0; *hi = 255; break;
+    case PX_I16: *lo = -32768; *hi = 32767; break;
+    case PX_U16: *lo = 0; *hi = 65535; break;
+    case PX_I32: *lo = -2147483648.0; *hi = 2147483647.0; break;
+    default: *lo = 0; *hi = 4294967295.0; break;
+    }
+}
+
+/* round(v) + zp, saturated, cast to dt (v in F64). */
+static px_value requantize(ox_ctx *c, px_value v, px_value zp, px_dtype dt) {
+    v = ox_unary(c, PX_OP_ROUND, v);
+    if (zp != PX_NONE) v = ox_binary(c, PX_OP_ADD, v, ox_cast(c, zp, PX_F64));
+    double lo, hi;
+    int_range(dt, &lo, &hi);
+    v = ox_binary(c, PX_OP_MAX, v, ox_scalar(c, PX_F64, lo));
+    v = ox_binary(c, PX_OP_MIN, v, ox_scalar(c, PX_F64, hi));
+    return ox_cast(c, v, dt);
+}
+
+static px_status imp_qlinear_matmul(ox_ctx *c, const onx_node *n) {
+    px_value a = centered(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 2), 1);
+    px_value b = centered(c, ox_in_ir(c, n, 3), ox_in_ir(c, n, 5), 0);
+    px_value sa = ox_cast(c, ox_in_ir(c, n, 1), PX_F64), sb = ox_cast(c, ox_in_ir(c, n, 4), PX_F64);
+    px_value sy = ox_cast(c, ox_in_ir(c, n, 6), PX_F64);
+    px_dtype da, ds;
+    int32_t r, rs;
+    int64_t ne[PX_MAX_DIMS], ns[PX_MAX_DIMS];
+    dt_shape(c, sa, &ds, &rs, ns);
+    if (rs == 1 && ns[0] > 1) {
+        int64_t s2[2] = {ns[0], 1};
+        sa = ox_reshape(c, sa, 2, s2);
+    }
+    px_value y = ox_binary(c, PX_OP_MUL, ox_binary(c, PX_OP_MUL, matmul(c, a, b), sa), sb);
+    y = ox_binary(c, PX_OP_DIV, y, sy);
+    ox_val *yz = ox_in(c, n, 7);
+    dt_shape(c, ox_in_ir(c, n, 0), &da, &r, ne);
+    return ox_out_ir(c, n, 0, requantize(c, y, ox_ir(c, yz), yz ? yz->dt : da));
+}
+
+/* A per-axis or blocked scale/zero point shaped to broadcast against x. */
+static px_value q_param(ox_ctx *c, const onx_node *n, px_value p, int32_t r, const int64_t *ne) {
+    if (p == PX_NONE) return p;
+    px_dtype dp;
+    int32_t rp;
+    int64_t np[PX_MAX_DIMS];
+    dt_shape(c, p, &dp, &rp, np);
+    if (rp == 0 || (rp == 1 && np[0] == 1 && r != 1)) return p;
+    int32_t ax = ox_axis(ox_attr_i(n, "axis", 1), r);
+    int64_t bs = ox_attr_i(n, "block_size", 0);
+    if (ax < 0) return PX_NONE;
+    if (bs > 0 && rp == r) { /* blocked: repeat each entry bs times along axis */
+        int64_t e[PX_MAX_DIMS + 1], s[PX_MAX_DIMS + 1];
+        int32_t q = 0;
+        for (int32_t d = 0; d < rp; d++) {
+            s[q] = np[d];
+            e[q++] = np[d];
+            if (d == ax) {
+                s[q] = 1;
+                e[q++] = bs;
+            }
+        }
+        px_value t = ox_reshape(c, p, q, s);
+        px_attr a[] = {PX_ATTR_INTS("shape", e, q)};
+        t = ox_node(c, PX_OP_EXPAND, &t, 1, a, 1);
+        int64_t full[PX_MAX_DIMS];
+        memcpy(full, np, sizeof(int64_t) * (size_t)rp);
+        full[ax] = np[ax] * bs;
+        t = ox_reshape(c, t, rp, full);
+        if (full[ax] != ne[ax]) {
+            int64_t z = 0, en = ne[ax], a1 = ax, one = 1;
+            px_attr sl[] = {PX_ATTR_INTS("starts", &z, 1), PX_ATTR_INTS("ends", &en, 1), PX_ATTR_INTS("axes", &a1, 1),
+                            PX_ATTR_INTS("steps", &one, 1)};
+            t = ox_node(c, PX_OP_SLICE, &t, 1, sl, 4);
+        }
+        return t;
+    }
+    int64_t s[PX_MAX_DIMS];
+    for (int32_t d = 0; d < r; d++) s[d] = d == ax ? np[0] : 1;
+    return ox_reshape(c, p, r, s);
+}
+
+static px_status imp_quantize(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dx;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dx, &r, ne);
+    ox_val *zpv = ox_in(c, n, 2);
+    px_dtype odt = zpv ? zpv->dt : PX_U8;
+    int64_t od = ox_attr_i(n, "output_dtype", 0);
+    if (od) {
+        int t = onx_to_px_dtype((int32_t)od);
+        if (t < 0) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output_dtype %s is not supported", onx_type_name((int32_t)od));
+        odt = (px_dtype)t;
+    }
+    if (!ox_is_int(odt)) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "quantizing to %s is not supported", px_dtype_name(odt));
+    px_value sc = q_param(c, n, ox_in_ir(c, n, 1), r, ne), zp = q_param(c, n, ox_ir(c, zpv), r, ne);
+    if (sc == PX_NONE) return ox_fail(c, n, PX_ERR_INVALID_ARG, "bad scale or axis");
+    px_dtype ds;
+    int32_t rs;
+    int64_t ns[PX_MAX_DIMS];
+    dt_shape(c, sc, &ds, &rs, ns);
+    /* x / scale in the precision of the inputs, then rounded half to even */
+    px_dtype work = dx == PX_F64 || ds == PX_F64 ? PX_F64 : PX_F32;
+    px_value v = ox_binary(c, PX_OP_DIV, ox_cast(c, x, work), ox_cast(c, sc, work));
+    return ox_out_ir(c, n, 0, requantize(c, ox_cast(c, v, PX_F64), zp, odt));
+}
+
+static px_status imp_dequantize(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dx;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    dt_shape(c, x, &dx, &r, ne);
+    px_value sc = q_param(c, n, ox_in_ir(c, n, 1), r, ne), zp = q_param(c, n, ox_in_ir(c, n, 2), r, ne);
+    if (sc == PX_NONE) return ox_fail(c, n, PX_ERR_INVALID_ARG, "bad scale or axis");
+    px_dtype ds;
+    int32_t rs;
+    int64_t ns[PX_MAX_DIMS];
+    dt_shape(c, sc, &ds, &rs, ns);
+    px_value v = ox_cast(c, x, PX_F64);
+    if (zp != PX_NONE) v = ox_binary(c, PX_OP_SUB, v, ox_cast(c, zp, PX_F64));
+    v = ox_binary(c, PX_OP_MUL, ox_cast(c, v, PX_F32 == ds ? PX_F32 : ds), sc);
+    return ox_out_ir(c, n, 0, v);
+}
+
+static px_status imp_dynamic_quantize(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_value zero = ox_scalar(c, PX_F32, 0);
+    px_attr a[] = {PX_ATTR_I("keepdims", 0)};
+    px_value mx = ox_binary(c, PX_OP_MAX, ox_node(c, PX_OP_REDUCE_MAX, &x, 1, a, 1), zero);
+    px_value mn = ox_binary(c, PX_OP_MIN, ox_node(c, PX_OP_REDUCE_MIN, &x, 1, a, 1), zero);
+    px_value sc = scale(c, ox_binary(c, PX_OP_SUB, mx, mn), 1.0 / 255.0, 0);
+    px_value zpf = ox_binary(c, PX_OP_DIV, ox_unary(c, PX_OP_NEG, mn), sc);
+    px_value zp = requantize(c, ox_cast(c, zpf, PX_F64), PX_NONE, PX_U8);
+    px_value y = requantize(c, ox_cast(c, ox_binary(c, PX_OP_DIV, x, sc), PX_F64), zp, PX_U8);
+    px_status st = ox_out_ir(c, n, 0, y);
+    if (!st) st = ox_out_ir(c, n, 1, sc);
+    if (!st) st = ox_out_ir(c, n, 2, zp);
+    return st;
+}
+
+/* ---- Einsum ------------------------------------------------------------------------------------ */
+
+/* Einsum as broadcast products and sums: each operand is laid out over all
+ * labels (size 1 where it lacks one; a label repeated in one operand is
+ * reduced to its diagonal with an identity mask), the operands are
+ * multiplied, the labels absent from the output summed, and the result
+ * permuted to the output order. */
+static px_status imp_einsum(ox_ctx *c, const onx_node *n) {
+    const char *eq = ox_attr_s(c, n, "equation", "");
+    char lhs[128], rhs[64];
+    int has_arrow = strstr(eq, "->") != NULL;
+    size_t j = 0;
+    const char *p = eq;
+    for (; *p && !(p[0] == '-' && p[1] == '>') && j < sizeof lhs - 1; p++)
+        if (!isspace((unsigned char)*p)) lhs[j++] = *p;
+    lhs[j] = 0;
+    j = 0;
+    if (has_arrow)
+        for (p += 2; *p && j < sizeof rhs - 1; p++)
+            if (!isspace((unsigned char)*p)) rhs[j++] = *p;
+    rhs[j] = 0;
+    if (strstr(lhs, "...") || strstr(rhs, "...")) {
+        /* ellipsis: replace by upper-case labels for the broadcast dims below */
+    }
+    /* split operands */
+    char ops[8][32];
+    int nops = 0;
+    for (char *s = lhs, *e; nops < 8; s = e + 1) {
+        e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        if (l >= sizeof ops[0]) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "equation too long");
+        memcpy(ops[nops], s, l);
+        ops[nops++][l] = 0;
+        if (!e) break;
+    }
+    if (nops != n->n_inputs) return ox_fail(c, n, PX_ERR_INVALID_ARG, "equation has %d operands, the node %d", nops, n->n_inputs);
+    /* expand "..." into labels 'A'.. per operand (right-aligned broadcast) */
+    int ell_rank = 0;
+    for (int i = 0; i < nops; i++) {
+        ox_val *v = ox_in(c, n, i);
+        if (!v) return ox_fail(c, n, PX_ERR_INVALID_ARG, "input %d missing", i);
+        char *e = strstr(ops[i], "...");
+        if (!e) continue;
+        int named = (int)strlen(ops[i]) - 3, er = v->rank - named;
+        if (er < 0) return ox_fail(c, n, PX_ERR_SHAPE, "operand %d has too few dims", i);
+        if (er > ell_rank) ell_rank = er;
+    }
+    for (int i = 0; i < nops; i++) {
+        char *e = strstr(ops[i], "...");
+        if (!e) continue;
+        ox_val *v = ox_in(c, n, i);
+        int er = v->rank - ((int)strlen(ops[i]) - 3);
+        char tail[32], buf[32];
+        snprintf(tail, sizeof tail, "%s", e + 3);
+        *e = 0;
+        snprintf(buf, sizeof buf, "%s", ops[i]);
+        size_t l = strlen(buf);
+        for (int k = 0; k < er && l < sizeof buf - 1; k++) buf[l++] = (char)('A' + (ell_rank - er) + k);
+        buf[l] = 0;
+        snprintf(ops[i], sizeof ops[i], "%s%s", buf, tail);
+    }
+    char out[32];
+    if (has_arrow) {
+        char *e = strstr(rhs, "...");
+        if (e) {
+            char tail[32];
+            snprintf(tail, sizeof tail, "%s", e + 3);
+            *e = 0;
+            size_t l = strlen(rhs);
+            for (int k = 0; k < ell_rank && l < sizeof rhs - 1; k++) rhs[l++] = (char)('A' + k);
+            rhs[l] = 0;
+            strncat(rhs, tail, sizeof rhs - strlen(rhs) - 1);
+        }
+        snprintf(out, sizeof out, "%s", rhs);
+    } else { /* implicit: broadcast labels, then labels seen once, alphabetical */
+        size_t l = 0;
+        for (int k = 0; k < ell_rank; k++) out[l++] = (char)('A' + k);
+        for (char ch = 'a'; ch <= 'z'; ch++) {
+            int cnt = 0;
+            for (int i = 0; i < nops; i++)
+                for (const char *q = ops[i]; *q; q++) cnt += *q == ch;
+            if (cnt == 1) out[l++] = ch;
+        }
+        out[l] = 0;
+    }
+    /* all labels: output labels first, then the summed ones */
+    char labels[64];
+    int64_t size[64];
+    int nl = 0;
+    for (const char *q = out; *q; q++) labels[nl++] = *q;
+    for (int i = 0; i < nops; i++)
+        for (const char *q = ops[i]; *q; q++)
+            if (!memchr(labels, *q, (size_t)nl)) labels[nl++] = *q;
+    if (nl > PX_MAX_DIMS) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than %d labels", PX_MAX_DIMS);
+    for (int l = 0; l < nl; l++) size[l] = 1;
+    px_value prod = PX_NONE;
+    for (int i = 0; i < nops; i++) {
+        ox_val *v = ox_in(c, n, i);
+        if ((int)strlen(ops[i]) != v->rank) return ox_fail(c, n, PX_ERR_SHAPE, "operand %d: %d labels for rank %d", i, (int)strlen(ops[i]), v->rank);
+        px_value x = ox_ir(c, v);
+        char lab[32];
+        int32_t r = v->rank;
+        int64_t ne[PX_MAX_DIMS];
+        memcpy(lab, ops[i], (size_t)r + 1);
+        memcpy(ne, v->ne, sizeof(int64_t) * (size_t)r);
+        /* repeated labels: keep the diagonal */
+        for (int a = 0; a < r; a++)
+            for (int b = a + 1; b < r; b++) {
+                if (lab[a] != lab[b]) continue;
+                if (ne[a] != ne[b]) return ox_fail(c, n, PX_ERR_SHAPE, "label %c has two sizes", lab[a]);
+                int64_t D = ne[a];
+                uint8_t *eye = onx_alloc(ox_arena(c), (size_t)(D * D > 0 ? D * D : 1));
+                if (!eye) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+                int64_t me[PX_MAX_DIMS];
+                for (int d = 0; d < r; d++) me[d] = d == a || d == b ? D : 1;
+                for (int64_t t = 0; t < D; t++) eye[t * D + t] = 1;
+                uint8_t zero[8] = {0};
+                px_value w[3] = {ox_reshape(c, ox_constant(c, PX_BOOL, 1, (int64_t[]){D * D}, eye), r, me), x,
+                                 ox_constant(c, v->dt, 0, NULL, zero)};
+                x = ox_node(c, PX_OP_WHERE, w, 3, NULL, 0);
+                int64_t bb = b;
+                px_attr ra[] = {PX_ATTR_INTS("axes", &bb, 1), PX_ATTR_I("keepdims", 0)};
+                x = ox_node(c, PX_OP_REDUCE_SUM, &x, 1, ra, 2);
+                memmove(lab + b, lab + b + 1, (size_t)(r - b));
+                memmove(ne + b, ne + b + 1, sizeof(int64_t) * (size_t)(r - b - 1));
+                r--;
+                b--;
+            }
+        /* permute to label order and insert size-1 dims */
+        int64_t perm[PX_MAX_DIMS], full[PX_MAX_DIMS];
+        int32_t q = 0;
+        for (int l = 0; l < nl; l++) {
+            const char *f = memchr(lab, labels[l], (size_t)r);
+            full[l] = 1;
+            if (f) {
+                perm[q++] = f - lab;
+                full[l] = ne[f - lab];
+                if (size[l] != 1 && full[l] != 1 && size[l] != full[l])
+                    return ox_fail(c, n, PX_ERR_SHAPE, "label %c has sizes %lld and %lld", labels[l], (long long)size[l], (long long)full[l]);
+                if (full[l] != 1) size[l] = full[l];
+            }
+        }
+        int ident = 1;
+        for (int32_t d = 0; d < q; d++) ident &= perm[d] == d;
+        if (!ident) x = ox_permute(c, x, q, perm);
+        x = ox_reshape(c, x, nl, full);
+        prod = prod == PX_NONE ? x : ox_binary(c, PX_OP_MUL, prod, x);
+    }
+    int no = (int)strlen(out);
+    if (nl > no) {
+        int64_t axes[PX_MAX_DIMS];
+        for (int l = no; l < nl; l++) axes[l - no] = l;
+        px_attr ra[] = {PX_ATTR_INTS("axes", axes, nl - no), PX_ATTR_I("keepdims", 0)};
+        prod = ox_node(c, PX_OP_REDUCE_SUM, &prod, 1, ra, 2);
+    } else if (nops == 1) {
+        prod = ox_unary(c, PX_OP_COPY, prod);
+    }
+    /* broadcast dims of size 1 in every operand stay 1; expand to the sizes */
+    int64_t ons[PX_MAX_DIMS];
+    for (int l = 0; l < no; l++) ons[l] = size[l];
+    px_dtype dy;
+    int32_t ry;
+    int64_t ny[PX_MAX_DIMS];
+    dt_shape(c, prod, &dy, &ry, ny);
+    if (ox_numel(ry, ny) != ox_numel(no, ons)) {
+        px_attr ea[] = {PX_ATTR_INTS("shape", ons, no)};
+        prod = ox_node(c, PX_OP_EXPAND, &prod, 1, ea, 1);
+    }
+    return ox_out_ir(c, n, 0, prod);
+}
+
+const ox_op ox_ops_nn[] = {
+    {"MatMul", imp_matmul}, {"Gemm", imp_gemm}, {"Softmax", imp_softmax}, {"LogSoftmax", imp_softmax},
+    {"ReduceSum", imp_reduce}, {"ReduceMean", imp_reduce}, {"ReduceMax", imp_reduce}, {"ReduceMin", imp_reduce},
+    {"ReduceProd", imp_reduce}, {"ReduceL1", imp_reduce}, {"ReduceL2", imp_reduce}, {"ReduceLogSum", imp_reduce},
+    {"ReduceLogSumExp", imp_reduce}, {"ReduceSumSquare", imp_reduce},
+    {"LayerNormalization", imp_layer_norm}, {"RMSNormalization", imp_layer_norm},
+    {"BatchNormalization", imp_batch_norm}, {"InstanceNormalization", imp_group_norm},
+    {"GroupNormalization", imp_group_norm}, {"MatMulInteger", imp_matmul_integer},
+    {"QLinearMatMul", imp_qlinear_matmul}, {"QuantizeLinear", imp_quantize}, {"DequantizeLinear", imp_dequantize},
+    {"DynamicQuantizeLinear", imp_dynamic_quantize}, {"Einsum", imp_einsum},
+    {NULL, NULL},
+};
