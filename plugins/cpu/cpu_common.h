@@ -235,6 +235,14 @@ CPU_KERNEL_DECL(compare);
 CPU_KERNEL_DECL(cumsum);
 CPU_KERNEL_DECL(argmax);
 /* k_index.c: ops for the ONNX importer (logical, math, bitwise, gather/scatter, topk) */
+CPU_KERNEL_DECL(elementwise_ext); /* logical, unary math, isnan/isinf, mod, bitshift, bitwise */
+CPU_KERNEL_DECL(expand);
+CPU_KERNEL_DECL(reduce_prod);
+CPU_KERNEL_DECL(gather_elements);
+CPU_KERNEL_DECL(gather_nd);
+CPU_KERNEL_DECL(scatter_elements);
+CPU_KERNEL_DECL(scatter_nd);
+CPU_KERNEL_DECL(topk);           /* ARGMIN: the argmax kernel (k_misc.c) */
 /* k_vision.c: ops for the ONNX importer (conv, pooling, pad, resize, lrn) */
 
 /* Need functions of the kernels with scratch. */

@@ -1,4 +1,4 @@
-/* CPU plugin — WHERE, comparisons (EQUAL..GREATER_EQUAL), CUMSUM, ARGMAX. */
+/* CPU plugin — WHERE, comparisons (EQUAL..GREATER_EQUAL), CUMSUM, ARGMAX and ARGMIN. */
 #include <math.h>
 #include <string.h>
 
@@ -187,45 +187,68 @@ int cpu_argmax_supports(void *dev, const px_node_desc *n) {
     return line_supports(n) && n->outputs[0].dtype == PX_I64;
 }
 
-/* The first maximal index; NaN counts as the maximum (the first NaN wins). */
+/* ARGMAX and ARGMIN: the first extremal index, or the last one with
+ * select_last_index. NaN counts as extremal for both (the first, or last,
+ * NaN wins). The line is read in tiles: no scratch. */
+typedef struct arg_ctx {
+    const px_tensor *X;
+    int64_t *out;
+    int64_t dim, inner;
+    int is_min, last, cls;
+} arg_ctx;
+
+/* 1 if v at a later index replaces the best value b. */
+static inline int arg_float_wins(const arg_ctx *c, double v, double b) {
+    if (isnan(b)) return c->last && isnan(v);
+    if (isnan(v)) return 1;
+    return (c->is_min ? v < b : v > b) || (c->last && v == b);
+}
+static inline int arg_int_wins(const arg_ctx *c, int64_t v, int64_t b) {
+    int lt = c->cls == CPU_CLS_UINT ? (uint64_t)v < (uint64_t)b : v < b;
+    int gt = c->cls == CPU_CLS_UINT ? (uint64_t)v > (uint64_t)b : v > b;
+    return (c->is_min ? lt : gt) || (c->last && v == b);
+}
+
 static void argmax_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
-    const line_ctx *c = vctx;
-    const int64_t dim = c->dim;
-    int cls = cpu_class(c->X->dtype);
-    double *fz = cpu_scratch_thread(c->s, thread);
-    int64_t *iz = cpu_scratch_thread(c->s, thread);
-    int64_t *out = c->O->data;
+    (void)thread;
+    const arg_ctx *c = vctx;
+    const int fl = c->cls == CPU_CLS_F32 || c->cls == CPU_CLS_F64;
     for (int64_t item = b; item < e; item++) {
-        int64_t o = item / c->inner, i = item - o * c->inner, base = o * dim * c->inner + i;
-        int64_t best = 0;
-        if (cls == CPU_CLS_F32 || cls == CPU_CLS_F64) {
-            cpu_load_f64(c->X->dtype, c->X->data, base, c->inner, dim, fz);
-            for (int64_t k = 1; k < dim && !isnan(fz[best]); k++)
-                if (fz[k] > fz[best] || isnan(fz[k])) best = k;
-        } else {
-            cpu_load_i64(c->X->dtype, c->X->data, base, c->inner, dim, iz);
-            for (int64_t k = 1; k < dim; k++)
-                if (cls == CPU_CLS_UINT ? (uint64_t)iz[k] > (uint64_t)iz[best] : iz[k] > iz[best]) best = k;
+        int64_t o = item / c->inner, i = item - o * c->inner, base = o * c->dim * c->inner + i, best = -1;
+        double fb = 0;
+        int64_t ib = 0;
+        for (int64_t k0 = 0; k0 < c->dim; k0 += CPU_TILE) {
+            int64_t m = c->dim - k0 < CPU_TILE ? c->dim - k0 : CPU_TILE;
+            if (fl) {
+                double v[CPU_TILE];
+                cpu_load_f64(c->X->dtype, c->X->data, base + k0 * c->inner, c->inner, m, v);
+                for (int64_t k = 0; k < m; k++)
+                    if (best < 0 || arg_float_wins(c, v[k], fb)) best = k0 + k, fb = v[k];
+            } else {
+                int64_t v[CPU_TILE];
+                cpu_load_i64(c->X->dtype, c->X->data, base + k0 * c->inner, c->inner, m, v);
+                for (int64_t k = 0; k < m; k++)
+                    if (best < 0 || arg_int_wins(c, v[k], ib)) best = k0 + k, ib = v[k];
+            }
         }
-        out[item] = best;
+        c->out[item] = best;
     }
 }
 
 px_status cpu_argmax_run(const px_kernel_args *a) {
     const px_tensor *X = &a->inputs[0], *O = &a->outputs[0];
+    int is_min = a->node->op == PX_OP_ARGMIN;
+    const char *nm = is_min ? "argmin" : "argmax";
     int32_t ax = cpu_axis(px_attr_int(a->node->attrs, a->node->n_attrs, "axis", 0), X->rank);
-    if (ax < 0) return a->host->set_error(PX_ERR_INVALID_ARG, "argmax: axis out of range for rank %d", X->rank);
+    if (ax < 0) return a->host->set_error(PX_ERR_INVALID_ARG, "%s: axis out of range for rank %d", nm, X->rank);
     int64_t items = cpu_prod(X->ne, 0, ax) * cpu_prod(X->ne, ax + 1, X->rank);
-    if (items != cpu_numel(O)) return a->host->set_error(PX_ERR_SHAPE, "argmax: output has the wrong element count");
+    if (items != cpu_numel(O)) return a->host->set_error(PX_ERR_SHAPE, "%s: output has the wrong element count", nm);
     if (items == 0) return PX_OK;
     if (X->ne[ax] == 0)
-        return a->host->set_error(PX_ERR_SHAPE, "argmax: axis %d is empty, there is no maximal index", ax);
-    line_ctx c = {X, O, X->ne[ax], cpu_prod(X->ne, ax + 1, X->rank), 0, 0, NULL};
-    cpu_scratch s;
-    px_status st = cpu_scratch_begin(a, cpu_axis_need, &s);
-    if (st) return st;
-    c.s = &s;
+        return a->host->set_error(PX_ERR_SHAPE, "%s: axis %d is empty, there is no %s index", nm, ax,
+                                  is_min ? "minimal" : "maximal");
+    arg_ctx c = {X, O->data, X->ne[ax], cpu_prod(X->ne, ax + 1, X->rank), is_min,
+                 px_attr_int(a->node->attrs, a->node->n_attrs, "select_last_index", 0) != 0, cpu_class(X->dtype)};
     a->host->parallel_for(items, cpu_grain(c.dim, 1 << 14), argmax_range, &c);
-    cpu_scratch_end(a, &s);
     return PX_OK;
 }
