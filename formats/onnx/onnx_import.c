@@ -18,6 +18,7 @@ struct ox_ctx {
     px_graph *g;
     onx_arena *a;
     int64_t opset;
+    int trace; /* PLEXUS_ONNX_TRACE=1: one line per imported node on stderr */
     ox_external_fn ext;
     void *ext_ud;
     /* name -> value: open addressing, power-of-two capacity */
@@ -416,7 +417,7 @@ static px_status setup_input(ox_ctx *c, const onx_value_info *vi, ox_val *v) {
 
 static const ox_op *find_op(const onx_node *n) {
     if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) return NULL;
-    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn};
+    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const ox_op *o = tables[t]; o->op_type; o++)
             if (strcmp(o->op_type, n->op_type) == 0) return o;
@@ -505,6 +506,22 @@ static px_status run(ox_ctx *c) {
                 return ox_fail(c, n, PX_ERR_FORMAT, "input '%s' is not defined before the node", n->inputs[k]);
         const ox_op *op = find_op(n);
         if ((st = op->fn(c, n))) return st;
+        if (c->trace) {
+            fprintf(stderr, "onnx: %s %s(", n->name, n->op_type);
+            for (int32_t k = 0; k < n->n_inputs; k++) {
+                ox_val *v = lookup(c, n->inputs[k]);
+                fprintf(stderr, "%s%s%s", k ? ", " : "", n->inputs[k], v && v->data && !v->is_input ? "=known" : "");
+            }
+            fprintf(stderr, ") ->");
+            for (int32_t k = 0; k < n->n_outputs; k++) {
+                ox_val *v = lookup(c, n->outputs[k]);
+                if (!v) continue;
+                fprintf(stderr, " %s %s[", v->name, px_dtype_name(v->dt));
+                for (int32_t d = 0; d < v->rank; d++) fprintf(stderr, "%s%lld", d ? "," : "", (long long)v->ne[d]);
+                fprintf(stderr, "]%s", v->data && !v->is_input ? " known" : "");
+            }
+            fprintf(stderr, "\n");
+        }
         for (int32_t k = 0; k < n->n_outputs; k++)
             if (n->outputs[k][0] && !lookup(c, n->outputs[k]))
                 return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output %d ('%s') is not supported", k, n->outputs[k]);
@@ -541,6 +558,8 @@ px_status ox_import(const char *path, const onx_model *m, const px_config_sectio
     *out = NULL;
     ox_ctx c = {.path = path, .m = m, .opts = options, .ext = ext, .ext_ud = ext_ud};
     c.opset = domain_opset(m, "");
+    const char *tr = getenv("PLEXUS_ONNX_TRACE");
+    c.trace = tr && *tr && strcmp(tr, "0") != 0;
     if (c.opset < 0) c.opset = 1;
     if (!(c.a = onx_arena_create())) return ox_host->set_error(PX_ERR_NO_MEMORY, "%s: out of memory", path);
     px_status st = px_graph_create(&c.g);

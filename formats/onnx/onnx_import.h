@@ -48,6 +48,8 @@ typedef struct ox_op {
 extern const ox_op ox_ops_elementwise[];
 extern const ox_op ox_ops_tensor[];
 extern const ox_op ox_ops_nn[];
+extern const ox_op ox_ops_quant[];
+extern const ox_op ox_ops_vision[];
 
 /* ---- the importer's services ------------------------------------------------ */
 
@@ -103,6 +105,13 @@ px_value ox_binary(ox_ctx *c, px_op op, px_value a, px_value b);
 px_value ox_cast(ox_ctx *c, px_value x, px_dtype dt);
 px_value ox_reshape(ox_ctx *c, px_value x, int32_t rank, const int64_t *ne);
 px_value ox_permute(ox_ctx *c, px_value x, int32_t rank, const int64_t *perm);
+/* numpy matmul (1-D operands promoted, the added dim removed; integer
+ * operands exact through F64). */
+px_value ox_matmul(ox_ctx *c, px_value a, px_value b);
+/* x*s + b */
+px_value ox_scale(ox_ctx *c, px_value x, double s, double b);
+/* dtype and shape of v; returns v. */
+px_value ox_dt_shape(ox_ctx *c, px_value v, px_dtype *dt, int32_t *rank, int64_t *ne);
 /* A scalar constant of dtype dt (shape [] ) holding v. */
 px_value ox_scalar(ox_ctx *c, px_dtype dt, double v);
 /* A constant with the given contents (copied). */

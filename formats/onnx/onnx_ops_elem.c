@@ -218,15 +218,43 @@ static px_status imp_unary(ox_ctx *c, const onx_node *n) {
         if (!strcmp(uns[i].name, n->op_type)) op = uns[i].op;
     ox_val *x = ox_in(c, n, 0);
     if (!x) return ox_fail(c, n, PX_ERR_INVALID_ARG, "needs an input");
-    /* Neg/Abs/Not of a known value (shape arithmetic) */
-    if ((op == PX_OP_NEG || op == PX_OP_ABS) && ox_is_int(x->dt) && ox_all_const(c, n) && ox_numel(x->rank, x->ne) <= FOLD_MAX) {
-        int64_t *v, k;
-        px_status st = ox_const_i64(c, n, x, "X", &v, &k);
+    /* a known value (shape arithmetic, scales): evaluated here */
+    if (ox_all_const(c, n) && ox_numel(x->rank, x->ne) <= FOLD_MAX && (ox_is_int(x->dt) || ox_is_float(x->dt) || x->dt == PX_BOOL)) {
+        int64_t k;
+        double *v;
+        px_status st = ox_const_f64(c, n, x, "X", &v, &k);
         if (st) return st;
-        for (int64_t i = 0; i < k; i++) v[i] = op == PX_OP_NEG ? -v[i] : v[i] < 0 ? -v[i] : v[i];
-        void *o = onx_alloc(ox_arena(c), (size_t)(k ? k : 1) * 8);
-        if (!o || px_convert(PX_I64, v, x->dt, o, k)) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
-        return ox_out_const(c, n, 0, x->dt, x->rank, x->ne, o);
+        int ok = 1;
+        for (int64_t i = 0; i < k && ok; i++) {
+            double a = v[i];
+            switch (op) {
+            case PX_OP_NEG: a = -a; break;
+            case PX_OP_ABS: a = fabs(a); break;
+            case PX_OP_SQRT: a = sqrt(a); break;
+            case PX_OP_EXP: a = exp(a); break;
+            case PX_OP_LOG: a = log(a); break;
+            case PX_OP_FLOOR: a = floor(a); break;
+            case PX_OP_CEIL: a = ceil(a); break;
+            case PX_OP_RECIPROCAL: a = 1.0 / a; break;
+            case PX_OP_NOT: a = a == 0; break;
+            case PX_OP_SIGN: a = (a > 0) - (a < 0); break;
+            default: ok = 0; break;
+            }
+            v[i] = a;
+        }
+        if (ok && (x->dt != PX_I64 || op == PX_OP_NEG || op == PX_OP_ABS || op == PX_OP_SIGN)) {
+            void *o = onx_alloc(ox_arena(c), (size_t)(k ? k : 1) * 8);
+            if (!o) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+            if (x->dt == PX_I64) { /* exact for every int64 */
+                int64_t *iv;
+                if ((st = ox_const_i64(c, n, x, "X", &iv, &k))) return st;
+                for (int64_t i = 0; i < k; i++) iv[i] = op == PX_OP_NEG ? -iv[i] : op == PX_OP_ABS ? (iv[i] < 0 ? -iv[i] : iv[i]) : (iv[i] > 0) - (iv[i] < 0);
+                memcpy(o, iv, (size_t)k * 8);
+            } else if (px_convert(PX_F64, v, x->dt, o, k)) {
+                return ox_fail(c, n, PX_ERR_DTYPE, "cannot convert");
+            }
+            return ox_out_const(c, n, 0, x->dt, x->rank, x->ne, o);
+        }
     }
     return ox_out_ir(c, n, 0, ox_unary(c, op, ox_ir(c, x)));
 }

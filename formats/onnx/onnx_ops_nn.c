@@ -8,25 +8,24 @@
 #include "onnx_import.h"
 #include "plexus/dtype.h"
 
-static px_value dt_shape(ox_ctx *c, px_value v, px_dtype *dt, int32_t *rank, int64_t *ne) {
+px_value ox_dt_shape(ox_ctx *c, px_value v, px_dtype *dt, int32_t *rank, int64_t *ne) {
     ox_shape(c, v, dt, rank, ne);
     return v;
 }
 
-static px_value scale(ox_ctx *c, px_value x, double s, double b) {
+px_value ox_scale(ox_ctx *c, px_value x, double s, double b) {
     px_attr a[] = {PX_ATTR_F("scale", s), PX_ATTR_F("bias", b)};
     return ox_node(c, PX_OP_SCALE, &x, 1, a, 2);
 }
 
 /* ---- MatMul, Gemm ------------------------------------------------------------------------- */
 
-/* numpy matmul of a and b (1-D operands promoted and the added dim removed). */
-static px_value matmul(ox_ctx *c, px_value a, px_value b) {
+px_value ox_matmul(ox_ctx *c, px_value a, px_value b) {
     px_dtype da, db;
     int32_t ra, rb;
     int64_t na[PX_MAX_DIMS], nb[PX_MAX_DIMS];
-    dt_shape(c, a, &da, &ra, na);
-    dt_shape(c, b, &db, &rb, nb);
+    ox_dt_shape(c, a, &da, &ra, na);
+    ox_dt_shape(c, b, &db, &rb, nb);
     int squeeze_a = 0, squeeze_b = 0;
     if (ra == 1) {
         int64_t s[2] = {1, na[0]};
@@ -51,7 +50,7 @@ static px_value matmul(ox_ctx *c, px_value a, px_value b) {
         px_dtype dy;
         int32_t ry;
         int64_t ny[PX_MAX_DIMS], o[PX_MAX_DIMS];
-        dt_shape(c, y, &dy, &ry, ny);
+        ox_dt_shape(c, y, &dy, &ry, ny);
         int32_t r = 0;
         for (int32_t d = 0; d < ry; d++) {
             if (squeeze_a && d == ry - 2) continue;
@@ -64,7 +63,7 @@ static px_value matmul(ox_ctx *c, px_value a, px_value b) {
 }
 
 static px_status imp_matmul(ox_ctx *c, const onx_node *n) {
-    return ox_out_ir(c, n, 0, matmul(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 1)));
+    return ox_out_ir(c, n, 0, ox_matmul(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 1)));
 }
 
 static px_status imp_gemm(ox_ctx *c, const onx_node *n) {
@@ -75,9 +74,9 @@ static px_status imp_gemm(ox_ctx *c, const onx_node *n) {
     px_value in[2] = {a, b};
     px_value y = ox_node(c, PX_OP_MATMUL, in, 2, tb, 1);
     double alpha = ox_attr_f(n, "alpha", 1.0), beta = ox_attr_f(n, "beta", 1.0);
-    if (alpha != 1.0) y = scale(c, y, alpha, 0);
+    if (alpha != 1.0) y = ox_scale(c, y, alpha, 0);
     if (bias != PX_NONE && beta != 0.0) {
-        if (beta != 1.0) bias = scale(c, bias, beta, 0);
+        if (beta != 1.0) bias = ox_scale(c, bias, beta, 0);
         y = ox_binary(c, PX_OP_ADD, y, bias);
     }
     return ox_out_ir(c, n, 0, y);
@@ -90,7 +89,7 @@ static px_status imp_softmax(ox_ctx *c, const onx_node *n) {
     px_dtype dt;
     int32_t r;
     int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dt, &r, ne);
+    ox_dt_shape(c, x, &dt, &r, ne);
     int log = !strcmp(n->op_type, "LogSoftmax");
     px_op op = log ? PX_OP_LOG_SOFTMAX : PX_OP_SOFTMAX;
     if (r == 0) return ox_fail(c, n, PX_ERR_SHAPE, "input must have rank >= 1");
@@ -120,7 +119,7 @@ static px_status imp_reduce(ox_ctx *c, const onx_node *n) {
     px_dtype dt;
     int32_t r;
     int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dt, &r, ne);
+    ox_dt_shape(c, x, &dt, &r, ne);
     int64_t *axes = NULL, k = 0;
     int from_input = !strcmp(t, "ReduceSum") ? ox_opset(c) >= 13 : ox_opset(c) >= 18;
     if (from_input) {
@@ -147,6 +146,11 @@ static px_status imp_reduce(ox_ctx *c, const onx_node *n) {
     px_attr a[] = {PX_ATTR_INTS("axes", axes, (int32_t)k), PX_ATTR_I("keepdims", keep)};
     px_attr ak[] = {PX_ATTR_INTS("axes", axes, (int32_t)k), PX_ATTR_I("keepdims", 1)};
     px_value y;
+    if (dt == PX_BOOL && (!strcmp(t, "ReduceMax") || !strcmp(t, "ReduceMin"))) { /* any / all */
+        px_value u = ox_cast(c, x, PX_U8);
+        y = ox_node(c, !strcmp(t, "ReduceMax") ? PX_OP_REDUCE_MAX : PX_OP_REDUCE_MIN, &u, 1, a, 2);
+        return ox_out_ir(c, n, 0, ox_cast(c, y, PX_BOOL));
+    }
     if (!strcmp(t, "ReduceSum")) y = ox_node(c, PX_OP_REDUCE_SUM, &x, 1, a, 2);
     else if (!strcmp(t, "ReduceMean")) y = ox_node(c, PX_OP_REDUCE_MEAN, &x, 1, a, 2);
     else if (!strcmp(t, "ReduceMax")) y = ox_node(c, PX_OP_REDUCE_MAX, &x, 1, a, 2);
@@ -173,7 +177,7 @@ static px_status imp_reduce(ox_ctx *c, const onx_node *n) {
             px_dtype dy;
             int32_t ry;
             int64_t ny[PX_MAX_DIMS], o[PX_MAX_DIMS];
-            dt_shape(c, y, &dy, &ry, ny);
+            ox_dt_shape(c, y, &dy, &ry, ny);
             int32_t q = 0;
             for (int32_t d = 0; d < ry; d++) {
                 int red = 0;
@@ -195,7 +199,7 @@ static px_value param_inner(ox_ctx *c, px_value p, int32_t r, const int64_t *ne,
     px_dtype dp;
     int32_t rp;
     int64_t np[PX_MAX_DIMS];
-    dt_shape(c, p, &dp, &rp, np);
+    ox_dt_shape(c, p, &dp, &rp, np);
     int64_t inner = ox_numel(r - ax, ne + ax);
     if (ox_numel(rp, np) != inner) {
         px_attr a[] = {PX_ATTR_INTS("shape", ne + ax, r - ax)};
@@ -210,7 +214,7 @@ static px_status imp_layer_norm(ox_ctx *c, const onx_node *n) {
     px_dtype dt;
     int32_t r;
     int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dt, &r, ne);
+    ox_dt_shape(c, x, &dt, &r, ne);
     int32_t ax = ox_axis(ox_attr_i(n, "axis", -1), r);
     if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
     double eps = ox_attr_f(n, "epsilon", rms ? 1e-5 : 1e-5);
@@ -231,7 +235,7 @@ static px_status imp_layer_norm(ox_ctx *c, const onx_node *n) {
     px_value dev = ox_binary(c, PX_OP_SUB, xs, mean);
     px_value var = ox_binary(c, PX_OP_MUL, dev, dev);
     var = ox_node(c, PX_OP_REDUCE_MEAN, &var, 1, ra, 2);
-    px_value inv = ox_unary(c, PX_OP_RSQRT, scale(c, var, 1, eps));
+    px_value inv = ox_unary(c, PX_OP_RSQRT, ox_scale(c, var, 1, eps));
     int64_t on[PX_MAX_DIMS];
     for (int32_t d = 0; d < r; d++) on[d] = d < ax ? ne[d] : 1;
     if ((st = ox_out_ir(c, n, 1, ox_reshape(c, mean, r, on)))) return st;
@@ -252,14 +256,14 @@ static px_status imp_batch_norm(ox_ctx *c, const onx_node *n) {
     px_dtype dt;
     int32_t r;
     int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dt, &r, ne);
+    ox_dt_shape(c, x, &dt, &r, ne);
     if (r < 2) return ox_fail(c, n, PX_ERR_SHAPE, "input must be [N, C, ...]");
     double eps = ox_attr_f(n, "epsilon", 1e-5);
     px_value sc = per_channel(c, ox_cast(c, ox_in_ir(c, n, 1), dt), r, ne[1]);
     px_value b = per_channel(c, ox_cast(c, ox_in_ir(c, n, 2), dt), r, ne[1]);
     px_value mean = per_channel(c, ox_cast(c, ox_in_ir(c, n, 3), dt), r, ne[1]);
     px_value var = per_channel(c, ox_cast(c, ox_in_ir(c, n, 4), dt), r, ne[1]);
-    px_value inv = ox_unary(c, PX_OP_RSQRT, scale(c, var, 1, eps));
+    px_value inv = ox_unary(c, PX_OP_RSQRT, ox_scale(c, var, 1, eps));
     px_value y = ox_binary(c, PX_OP_MUL, ox_binary(c, PX_OP_SUB, x, mean), ox_binary(c, PX_OP_MUL, inv, sc));
     return ox_out_ir(c, n, 0, ox_binary(c, PX_OP_ADD, y, b));
 }
@@ -271,7 +275,7 @@ static px_status imp_group_norm(ox_ctx *c, const onx_node *n) {
     px_dtype dt;
     int32_t r;
     int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dt, &r, ne);
+    ox_dt_shape(c, x, &dt, &r, ne);
     if (r < 2) return ox_fail(c, n, PX_ERR_SHAPE, "input must be [N, C, ...]");
     int64_t C = ne[1], G = inst ? C : ox_attr_i(n, "num_groups", 0);
     if (G <= 0 || C % G) return ox_fail(c, n, PX_ERR_INVALID_ARG, "num_groups must divide the channels");
@@ -284,7 +288,7 @@ static px_status imp_group_norm(ox_ctx *c, const onx_node *n) {
     px_dtype ds;
     int32_t rs;
     int64_t ns[PX_MAX_DIMS];
-    dt_shape(c, sc, &ds, &rs, ns);
+    ox_dt_shape(c, sc, &ds, &rs, ns);
     if (!inst && ns[0] == G && G != C) { /* opset 18: one scale per group */
         int64_t g3[3] = {G, 1, 1}, e3[3] = {G, C / G, 1}, cne = C;
         px_attr ea[] = {PX_ATTR_INTS("shape", e3, 3)};
@@ -295,175 +299,6 @@ static px_status imp_group_norm(ox_ctx *c, const onx_node *n) {
     }
     y = ox_binary(c, PX_OP_MUL, y, per_channel(c, sc, r, C));
     return ox_out_ir(c, n, 0, ox_binary(c, PX_OP_ADD, y, per_channel(c, b, r, C)));
-}
-
-/* ---- integer matmul and (de)quantization ----------------------------------------------------- */
-
-/* x - zero_point in double; zp shaped for per-row (a) use when `row`. */
-static px_value centered(ox_ctx *c, px_value x, px_value zp, int row) {
-    x = ox_cast(c, x, PX_F64);
-    if (zp == PX_NONE) return x;
-    zp = ox_cast(c, zp, PX_F64);
-    px_dtype dz;
-    int32_t rz;
-    int64_t nz[PX_MAX_DIMS];
-    dt_shape(c, zp, &dz, &rz, nz);
-    if (row && rz == 1 && nz[0] > 1) {
-        int64_t s[2] = {nz[0], 1};
-        zp = ox_reshape(c, zp, 2, s);
-    }
-    return ox_binary(c, PX_OP_SUB, x, zp);
-}
-
-static px_status imp_matmul_integer(ox_ctx *c, const onx_node *n) {
-    px_value a = centered(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 2), 1);
-    px_value b = centered(c, ox_in_ir(c, n, 1), ox_in_ir(c, n, 3), 0);
-    return ox_out_ir(c, n, 0, ox_cast(c, matmul(c, a, b), PX_I32));
-}
-
-static void int_range(px_dtype t, double *lo, double *hi) {
-    switch (t) {
-    case PX_I8: *lo = -128; *hi = 127; break;
-    case PX_U8: *lo = 0; *hi = 255; break;
-    case PX_I16: *lo = -32768; *hi = 32767; break;
-    case PX_U16: *lo = 0; *hi = 65535; break;
-    case PX_I32: *lo = -2147483648.0; *hi = 2147483647.0; break;
-    default: *lo = 0; *hi = 4294967295.0; break;
-    }
-}
-
-/* round(v) + zp, saturated, cast to dt (v in F64). */
-static px_value requantize(ox_ctx *c, px_value v, px_value zp, px_dtype dt) {
-    v = ox_unary(c, PX_OP_ROUND, v);
-    if (zp != PX_NONE) v = ox_binary(c, PX_OP_ADD, v, ox_cast(c, zp, PX_F64));
-    double lo, hi;
-    int_range(dt, &lo, &hi);
-    v = ox_binary(c, PX_OP_MAX, v, ox_scalar(c, PX_F64, lo));
-    v = ox_binary(c, PX_OP_MIN, v, ox_scalar(c, PX_F64, hi));
-    return ox_cast(c, v, dt);
-}
-
-static px_status imp_qlinear_matmul(ox_ctx *c, const onx_node *n) {
-    px_value a = centered(c, ox_in_ir(c, n, 0), ox_in_ir(c, n, 2), 1);
-    px_value b = centered(c, ox_in_ir(c, n, 3), ox_in_ir(c, n, 5), 0);
-    px_value sa = ox_cast(c, ox_in_ir(c, n, 1), PX_F64), sb = ox_cast(c, ox_in_ir(c, n, 4), PX_F64);
-    px_value sy = ox_cast(c, ox_in_ir(c, n, 6), PX_F64);
-    px_dtype da, ds;
-    int32_t r, rs;
-    int64_t ne[PX_MAX_DIMS], ns[PX_MAX_DIMS];
-    dt_shape(c, sa, &ds, &rs, ns);
-    if (rs == 1 && ns[0] > 1) {
-        int64_t s2[2] = {ns[0], 1};
-        sa = ox_reshape(c, sa, 2, s2);
-    }
-    px_value y = ox_binary(c, PX_OP_MUL, ox_binary(c, PX_OP_MUL, matmul(c, a, b), sa), sb);
-    y = ox_binary(c, PX_OP_DIV, y, sy);
-    ox_val *yz = ox_in(c, n, 7);
-    dt_shape(c, ox_in_ir(c, n, 0), &da, &r, ne);
-    return ox_out_ir(c, n, 0, requantize(c, y, ox_ir(c, yz), yz ? yz->dt : da));
-}
-
-/* A per-axis or blocked scale/zero point shaped to broadcast against x. */
-static px_value q_param(ox_ctx *c, const onx_node *n, px_value p, int32_t r, const int64_t *ne) {
-    if (p == PX_NONE) return p;
-    px_dtype dp;
-    int32_t rp;
-    int64_t np[PX_MAX_DIMS];
-    dt_shape(c, p, &dp, &rp, np);
-    if (rp == 0 || (rp == 1 && np[0] == 1 && r != 1)) return p;
-    int32_t ax = ox_axis(ox_attr_i(n, "axis", 1), r);
-    int64_t bs = ox_attr_i(n, "block_size", 0);
-    if (ax < 0) return PX_NONE;
-    if (bs > 0 && rp == r) { /* blocked: repeat each entry bs times along axis */
-        int64_t e[PX_MAX_DIMS + 1], s[PX_MAX_DIMS + 1];
-        int32_t q = 0;
-        for (int32_t d = 0; d < rp; d++) {
-            s[q] = np[d];
-            e[q++] = np[d];
-            if (d == ax) {
-                s[q] = 1;
-                e[q++] = bs;
-            }
-        }
-        px_value t = ox_reshape(c, p, q, s);
-        px_attr a[] = {PX_ATTR_INTS("shape", e, q)};
-        t = ox_node(c, PX_OP_EXPAND, &t, 1, a, 1);
-        int64_t full[PX_MAX_DIMS];
-        memcpy(full, np, sizeof(int64_t) * (size_t)rp);
-        full[ax] = np[ax] * bs;
-        t = ox_reshape(c, t, rp, full);
-        if (full[ax] != ne[ax]) {
-            int64_t z = 0, en = ne[ax], a1 = ax, one = 1;
-            px_attr sl[] = {PX_ATTR_INTS("starts", &z, 1), PX_ATTR_INTS("ends", &en, 1), PX_ATTR_INTS("axes", &a1, 1),
-                            PX_ATTR_INTS("steps", &one, 1)};
-            t = ox_node(c, PX_OP_SLICE, &t, 1, sl, 4);
-        }
-        return t;
-    }
-    int64_t s[PX_MAX_DIMS];
-    for (int32_t d = 0; d < r; d++) s[d] = d == ax ? np[0] : 1;
-    return ox_reshape(c, p, r, s);
-}
-
-static px_status imp_quantize(ox_ctx *c, const onx_node *n) {
-    px_value x = ox_in_ir(c, n, 0);
-    px_dtype dx;
-    int32_t r;
-    int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dx, &r, ne);
-    ox_val *zpv = ox_in(c, n, 2);
-    px_dtype odt = zpv ? zpv->dt : PX_U8;
-    int64_t od = ox_attr_i(n, "output_dtype", 0);
-    if (od) {
-        int t = onx_to_px_dtype((int32_t)od);
-        if (t < 0) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output_dtype %s is not supported", onx_type_name((int32_t)od));
-        odt = (px_dtype)t;
-    }
-    if (!ox_is_int(odt)) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "quantizing to %s is not supported", px_dtype_name(odt));
-    px_value sc = q_param(c, n, ox_in_ir(c, n, 1), r, ne), zp = q_param(c, n, ox_ir(c, zpv), r, ne);
-    if (sc == PX_NONE) return ox_fail(c, n, PX_ERR_INVALID_ARG, "bad scale or axis");
-    px_dtype ds;
-    int32_t rs;
-    int64_t ns[PX_MAX_DIMS];
-    dt_shape(c, sc, &ds, &rs, ns);
-    /* x / scale in the precision of the inputs, then rounded half to even */
-    px_dtype work = dx == PX_F64 || ds == PX_F64 ? PX_F64 : PX_F32;
-    px_value v = ox_binary(c, PX_OP_DIV, ox_cast(c, x, work), ox_cast(c, sc, work));
-    return ox_out_ir(c, n, 0, requantize(c, ox_cast(c, v, PX_F64), zp, odt));
-}
-
-static px_status imp_dequantize(ox_ctx *c, const onx_node *n) {
-    px_value x = ox_in_ir(c, n, 0);
-    px_dtype dx;
-    int32_t r;
-    int64_t ne[PX_MAX_DIMS];
-    dt_shape(c, x, &dx, &r, ne);
-    px_value sc = q_param(c, n, ox_in_ir(c, n, 1), r, ne), zp = q_param(c, n, ox_in_ir(c, n, 2), r, ne);
-    if (sc == PX_NONE) return ox_fail(c, n, PX_ERR_INVALID_ARG, "bad scale or axis");
-    px_dtype ds;
-    int32_t rs;
-    int64_t ns[PX_MAX_DIMS];
-    dt_shape(c, sc, &ds, &rs, ns);
-    px_value v = ox_cast(c, x, PX_F64);
-    if (zp != PX_NONE) v = ox_binary(c, PX_OP_SUB, v, ox_cast(c, zp, PX_F64));
-    v = ox_binary(c, PX_OP_MUL, ox_cast(c, v, PX_F32 == ds ? PX_F32 : ds), sc);
-    return ox_out_ir(c, n, 0, v);
-}
-
-static px_status imp_dynamic_quantize(ox_ctx *c, const onx_node *n) {
-    px_value x = ox_in_ir(c, n, 0);
-    px_value zero = ox_scalar(c, PX_F32, 0);
-    px_attr a[] = {PX_ATTR_I("keepdims", 0)};
-    px_value mx = ox_binary(c, PX_OP_MAX, ox_node(c, PX_OP_REDUCE_MAX, &x, 1, a, 1), zero);
-    px_value mn = ox_binary(c, PX_OP_MIN, ox_node(c, PX_OP_REDUCE_MIN, &x, 1, a, 1), zero);
-    px_value sc = scale(c, ox_binary(c, PX_OP_SUB, mx, mn), 1.0 / 255.0, 0);
-    px_value zpf = ox_binary(c, PX_OP_DIV, ox_unary(c, PX_OP_NEG, mn), sc);
-    px_value zp = requantize(c, ox_cast(c, zpf, PX_F64), PX_NONE, PX_U8);
-    px_value y = requantize(c, ox_cast(c, ox_binary(c, PX_OP_DIV, x, sc), PX_F64), zp, PX_U8);
-    px_status st = ox_out_ir(c, n, 0, y);
-    if (!st) st = ox_out_ir(c, n, 1, sc);
-    if (!st) st = ox_out_ir(c, n, 2, zp);
-    return st;
 }
 
 /* ---- Einsum ------------------------------------------------------------------------------------ */
@@ -629,7 +464,7 @@ static px_status imp_einsum(ox_ctx *c, const onx_node *n) {
     px_dtype dy;
     int32_t ry;
     int64_t ny[PX_MAX_DIMS];
-    dt_shape(c, prod, &dy, &ry, ny);
+    ox_dt_shape(c, prod, &dy, &ry, ny);
     if (ox_numel(ry, ny) != ox_numel(no, ons)) {
         px_attr ea[] = {PX_ATTR_INTS("shape", ons, no)};
         prod = ox_node(c, PX_OP_EXPAND, &prod, 1, ea, 1);
@@ -644,8 +479,6 @@ const ox_op ox_ops_nn[] = {
     {"ReduceLogSumExp", imp_reduce}, {"ReduceSumSquare", imp_reduce},
     {"LayerNormalization", imp_layer_norm}, {"RMSNormalization", imp_layer_norm},
     {"BatchNormalization", imp_batch_norm}, {"InstanceNormalization", imp_group_norm},
-    {"GroupNormalization", imp_group_norm}, {"MatMulInteger", imp_matmul_integer},
-    {"QLinearMatMul", imp_qlinear_matmul}, {"QuantizeLinear", imp_quantize}, {"DequantizeLinear", imp_dequantize},
-    {"DynamicQuantizeLinear", imp_dynamic_quantize}, {"Einsum", imp_einsum},
+    {"GroupNormalization", imp_group_norm}, {"Einsum", imp_einsum},
     {NULL, NULL},
 };
