@@ -50,6 +50,7 @@ extern const ox_op ox_ops_tensor[];
 extern const ox_op ox_ops_nn[];
 extern const ox_op ox_ops_quant[];
 extern const ox_op ox_ops_vision[];
+extern const ox_op ox_ops_attn[];
 
 /* ---- the importer's services ------------------------------------------------ */
 

@@ -1,0 +1,269 @@
+/* ONNX transformer ops: Attention (opsets 23 and 24) and RotaryEmbedding,
+ * decomposed into IR matmuls, softmax and elementwise ops in the order of
+ * the ops' function bodies in the ONNX spec. */
+#include <math.h>
+#include <string.h>
+
+#include "onnx_import.h"
+#include "plexus/dtype.h"
+
+static px_value where3(ox_ctx *c, px_value cond, px_value a, px_value b) {
+    px_value in[3] = {cond, a, b};
+    return ox_node(c, PX_OP_WHERE, in, 3, NULL, 0);
+}
+
+/* [B, S, H*D] -> [B, H, S, D] */
+static px_value heads_first(ox_ctx *c, px_value x, int64_t heads) {
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    int64_t s4[4] = {ne[0], ne[1], heads, heads ? ne[2] / heads : 0}, p[4] = {0, 2, 1, 3};
+    return ox_permute(c, ox_reshape(c, x, 4, s4), 4, p);
+}
+
+/* [B, Hkv, L, D] -> [B, Hkv*g, L, D]: each kv head serves g consecutive q heads */
+static px_value repeat_heads(ox_ctx *c, px_value x, int64_t g) {
+    if (g == 1) return x;
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    int64_t s5[5] = {ne[0], ne[1], 1, ne[2], ne[3]}, e5[5] = {ne[0], ne[1], g, ne[2], ne[3]};
+    px_value t = ox_reshape(c, x, 5, s5);
+    px_attr a[] = {PX_ATTR_INTS("shape", e5, 5)};
+    t = ox_node(c, PX_OP_EXPAND, &t, 1, a, 1);
+    int64_t s4[4] = {ne[0], ne[1] * g, ne[2], ne[3]};
+    return ox_reshape(c, t, 4, s4);
+}
+
+static px_status imp_attention(ox_ctx *c, const onx_node *n) {
+    ox_val *qv = ox_in(c, n, 0), *kv = ox_in(c, n, 1), *vv = ox_in(c, n, 2);
+    if (!qv || !kv || !vv) return ox_fail(c, n, PX_ERR_INVALID_ARG, "Q, K and V are required");
+    if (qv->rank != kv->rank || qv->rank != vv->rank || (qv->rank != 3 && qv->rank != 4))
+        return ox_fail(c, n, PX_ERR_SHAPE, "Q, K, V must all be 3-D or all 4-D");
+    px_dtype dt = qv->dt;
+    px_value q = ox_ir(c, qv), k = ox_ir(c, kv), v = ox_ir(c, vv);
+    int three = qv->rank == 3;
+    if (three) {
+        int64_t hq = ox_attr_i(n, "q_num_heads", 0), hk = ox_attr_i(n, "kv_num_heads", 0);
+        if (hq <= 0 || hk <= 0 || qv->ne[2] % hq || kv->ne[2] % hk || vv->ne[2] % hk)
+            return ox_fail(c, n, PX_ERR_INVALID_ARG, "3-D inputs need q_num_heads and kv_num_heads dividing the hidden sizes");
+        q = heads_first(c, q, hq);
+        k = heads_first(c, k, hk);
+        v = heads_first(c, v, hk);
+    }
+    px_status st;
+    ox_val *pk = ox_in(c, n, 4), *pv = ox_in(c, n, 5), *np = ox_in(c, n, 6);
+    if (pk && pv) {
+        px_attr a[] = {PX_ATTR_I("axis", 2)};
+        px_value in[2] = {ox_ir(c, pk), k};
+        k = ox_node(c, PX_OP_CONCAT, in, 2, a, 1);
+        px_value in2[2] = {ox_ir(c, pv), v};
+        v = ox_node(c, PX_OP_CONCAT, in2, 2, a, 1);
+    }
+    if ((st = ox_out_ir(c, n, 1, ox_unary(c, PX_OP_COPY, k))) || (st = ox_out_ir(c, n, 2, ox_unary(c, PX_OP_COPY, v))))
+        return st;
+    int64_t qn[PX_MAX_DIMS], kn[PX_MAX_DIMS], vn[PX_MAX_DIMS];
+    int32_t r;
+    px_dtype t;
+    ox_dt_shape(c, q, &t, &r, qn);
+    ox_dt_shape(c, k, &t, &r, kn);
+    ox_dt_shape(c, v, &t, &r, vn);
+    int64_t B = qn[0], Hq = qn[1], S = qn[2], D = qn[3], Hk = kn[1], L = kn[2];
+    if (Hk <= 0 || Hq % Hk) return ox_fail(c, n, PX_ERR_SHAPE, "q heads (%lld) must be a multiple of kv heads (%lld)", (long long)Hq, (long long)Hk);
+    double scale = ox_attr_f(n, "scale", 1.0 / sqrt((double)D)), softcap = ox_attr_f(n, "softcap", 0);
+    int64_t mode = ox_attr_i(n, "qk_matmul_output_mode", 0);
+    /* the additive bias [., ., S, L] (F32 until the end): mask, causal, padding */
+    px_value bias = PX_NONE;
+    ox_val *mv = ox_in(c, n, 3);
+    px_value ninf = ox_scalar(c, dt, -INFINITY), zero = ox_scalar(c, dt, 0);
+    if (mv) {
+        px_value m = ox_ir(c, mv);
+        if (mv->dt == PX_BOOL) m = where3(c, m, zero, ninf);
+        int64_t ml = mv->ne[mv->rank - 1];
+        if (ml < L) { /* a shorter mask is padded with -inf */
+            int64_t pne[PX_MAX_DIMS];
+            memcpy(pne, mv->ne, sizeof(int64_t) * (size_t)mv->rank);
+            pne[mv->rank - 1] = L - ml;
+            float *fill = onx_alloc(ox_arena(c), (size_t)ox_numel(mv->rank, pne) * sizeof(float) + 4);
+            if (!fill) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+            for (int64_t i = 0; i < ox_numel(mv->rank, pne); i++) fill[i] = -INFINITY;
+            px_attr a[] = {PX_ATTR_I("axis", mv->rank - 1)};
+            px_value in[2] = {m, ox_cast(c, ox_constant(c, PX_F32, mv->rank, pne, fill), dt)};
+            m = ox_node(c, PX_OP_CONCAT, in, 2, a, 1);
+        }
+        bias = m;
+    }
+    if (ox_attr_i(n, "is_causal", 0)) {
+        /* query i may see keys j <= i + offset; offset = the past length
+         * (0 without a past: the top-left aligned triangle), or per batch
+         * nonpad_kv_seqlen[b] - S */
+        px_value row = px_graph_arange(ox_graph(c), px_dim_c(S), 0, 1, PX_I64, NULL);
+        px_value col = px_graph_arange(ox_graph(c), px_dim_c(L), 0, 1, PX_I64, NULL);
+        int64_t rs[4] = {1, 1, S, 1}, cs[4] = {1, 1, 1, L};
+        row = ox_reshape(c, row, 4, rs);
+        col = ox_reshape(c, col, 4, cs);
+        px_value off;
+        if (np) {
+            int64_t bs[4] = {B, 1, 1, 1};
+            off = ox_reshape(c, ox_binary(c, PX_OP_SUB, ox_cast(c, ox_ir(c, np), PX_I64), ox_scalar(c, PX_I64, (double)S)), 4, bs);
+        } else {
+            off = ox_scalar(c, PX_I64, pk ? (double)pk->ne[2] : 0);
+        }
+        px_value masked = ox_binary(c, PX_OP_LESS, ox_binary(c, PX_OP_ADD, row, off), col);
+        px_value cm = where3(c, masked, ninf, zero);
+        bias = bias == PX_NONE ? cm : ox_binary(c, PX_OP_ADD, bias, cm);
+    }
+    if (np) { /* keys at or past nonpad_kv_seqlen[b] are padding */
+        px_value col = px_graph_arange(ox_graph(c), px_dim_c(L), 0, 1, PX_I64, NULL);
+        int64_t cs[4] = {1, 1, 1, L}, bs[4] = {B, 1, 1, 1};
+        px_value lens = ox_reshape(c, ox_cast(c, ox_ir(c, np), PX_I64), 4, bs);
+        px_value pm = where3(c, ox_binary(c, PX_OP_LESS, ox_reshape(c, col, 4, cs), lens), zero, ninf);
+        bias = bias == PX_NONE ? pm : ox_binary(c, PX_OP_ADD, bias, pm);
+    }
+    /* scores */
+    k = repeat_heads(c, k, Hq / Hk);
+    v = repeat_heads(c, v, Hq / Hk);
+    double rs = sqrt(scale);
+    px_value qs = ox_scale(c, q, rs, 0), ks = ox_scale(c, k, rs, 0);
+    px_attr tb[] = {PX_ATTR_I("trans_b", 1)};
+    px_value in[2] = {qs, ks};
+    px_value w = ox_node(c, PX_OP_MATMUL, in, 2, tb, 1);
+    if (softcap > 0) w = ox_scale(c, ox_unary(c, PX_OP_TANH, ox_scale(c, w, 1.0 / softcap, 0)), softcap, 0);
+    px_value wsc = w;
+    if (bias != PX_NONE) w = ox_binary(c, PX_OP_ADD, w, bias);
+    px_value sdt_w = w;
+    int64_t sp = ox_attr_i(n, "softmax_precision", 0);
+    if (sp && onx_to_px_dtype((int32_t)sp) >= 0) sdt_w = ox_cast(c, w, (px_dtype)onx_to_px_dtype((int32_t)sp));
+    px_value p = ox_cast(c, ox_unary(c, PX_OP_SOFTMAX, sdt_w), dt);
+    if (bias != PX_NONE) { /* rows whose bias is all -inf attend to nothing */
+        int64_t last = -1;
+        px_attr ra[] = {PX_ATTR_INTS("axes", &last, 1), PX_ATTR_I("keepdims", 1)};
+        px_value bm = ox_node(c, PX_OP_REDUCE_MAX, &bias, 1, ra, 2);
+        p = where3(c, ox_binary(c, PX_OP_EQUAL, bm, ninf), zero, p);
+    }
+    /* modes as the spec's function body: 0 and 1 give the (soft-capped)
+     * scores, 2 the scores with the bias, 3 the probabilities */
+    px_value qk_out = mode == 3 ? p : mode == 2 ? w : wsc;
+    if ((st = ox_out_ir(c, n, 3, qk_out))) return st;
+    px_value in2[2] = {p, v};
+    px_value y = ox_node(c, PX_OP_MATMUL, in2, 2, NULL, 0);
+    if (three) {
+        int64_t pr[4] = {0, 2, 1, 3}, s3[3] = {B, S, Hq * vn[3]};
+        y = ox_reshape(c, ox_permute(c, y, 4, pr), 3, s3);
+    }
+    return ox_out_ir(c, n, 0, y);
+}
+
+/* RotaryEmbedding (opset 23): X [B, S, H*D] (num_heads given) or [B, H, S, D];
+ * cos/sin caches [max_pos, rot/2] indexed by position_ids [B, S], or
+ * [B, S, rot/2] when position_ids is absent. */
+static px_status imp_rotary(ox_ctx *c, const onx_node *n) {
+    ox_val *xv = ox_in(c, n, 0), *cv = ox_in(c, n, 1), *sv = ox_in(c, n, 2), *pv = ox_in(c, n, 3);
+    if (!xv || !cv || !sv) return ox_fail(c, n, PX_ERR_INVALID_ARG, "X, cos_cache and sin_cache are required");
+    int64_t heads = ox_attr_i(n, "num_heads", 0), rot = ox_attr_i(n, "rotary_embedding_dim", 0);
+    int interleaved = (int)ox_attr_i(n, "interleaved", 0);
+    px_value x = ox_ir(c, xv);
+    int64_t B = xv->ne[0], S, H, D;
+    int four = xv->rank == 4;
+    if (four) { /* [B, H, S, D] -> [B, S, H, D] */
+        int64_t p[4] = {0, 2, 1, 3};
+        H = xv->ne[1], S = xv->ne[2], D = xv->ne[3];
+        x = ox_permute(c, x, 4, p);
+    } else if (xv->rank == 3) {
+        S = xv->ne[1];
+        if (heads <= 0 || xv->ne[2] % heads) return ox_fail(c, n, PX_ERR_INVALID_ARG, "3-D input needs num_heads dividing the hidden size");
+        H = heads, D = xv->ne[2] / heads;
+        int64_t s4[4] = {B, S, H, D};
+        x = ox_reshape(c, x, 4, s4);
+    } else {
+        return ox_fail(c, n, PX_ERR_SHAPE, "X must be 3-D or 4-D");
+    }
+    if (rot == 0) rot = D;
+    if (rot > D || rot % 2) return ox_fail(c, n, PX_ERR_INVALID_ARG, "rotary_embedding_dim must be even and <= head size");
+    int64_t half = rot / 2;
+    px_value cs = ox_ir(c, cv), sn = ox_ir(c, sv);
+    if (pv) {
+        px_value idx = ox_ir(c, pv);
+        px_value in[2] = {cs, idx};
+        cs = ox_node(c, PX_OP_GATHER, in, 2, NULL, 0);
+        px_value in2[2] = {sn, idx};
+        sn = ox_node(c, PX_OP_GATHER, in2, 2, NULL, 0);
+    }
+    /* cos/sin: [B, S, half] -> [B, S, 1, half] */
+    int64_t c4[4] = {B, S, 1, half};
+    px_dtype cdt;
+    int32_t cr;
+    int64_t cne[PX_MAX_DIMS];
+    ox_dt_shape(c, cs, &cdt, &cr, cne);
+    if (cne[cr - 1] < half) return ox_fail(c, n, PX_ERR_SHAPE, "cos/sin caches are narrower than rotary_embedding_dim/2");
+    if (cne[cr - 1] > half) {
+        int64_t z = 0, e = half, ax = cr - 1, one = 1;
+        px_attr sl[] = {PX_ATTR_INTS("starts", &z, 1), PX_ATTR_INTS("ends", &e, 1), PX_ATTR_INTS("axes", &ax, 1),
+                        PX_ATTR_INTS("steps", &one, 1)};
+        cs = ox_node(c, PX_OP_SLICE, &cs, 1, sl, 4);
+        sn = ox_node(c, PX_OP_SLICE, &sn, 1, sl, 4);
+    }
+    cs = ox_cast(c, ox_reshape(c, cs, 4, c4), xv->dt);
+    sn = ox_cast(c, ox_reshape(c, sn, 4, c4), xv->dt);
+    /* split the rotated part into the pair halves */
+    int64_t z = 0, ax3 = 3, one = 1;
+    px_value xr = x, pass = PX_NONE;
+    if (rot < D) {
+        int64_t e = rot, dd = D;
+        px_attr a1[] = {PX_ATTR_INTS("starts", &z, 1), PX_ATTR_INTS("ends", &e, 1), PX_ATTR_INTS("axes", &ax3, 1), PX_ATTR_INTS("steps", &one, 1)};
+        px_attr a2[] = {PX_ATTR_INTS("starts", &e, 1), PX_ATTR_INTS("ends", &dd, 1), PX_ATTR_INTS("axes", &ax3, 1), PX_ATTR_INTS("steps", &one, 1)};
+        xr = ox_node(c, PX_OP_SLICE, &x, 1, a1, 4);
+        pass = ox_node(c, PX_OP_SLICE, &x, 1, a2, 4);
+    }
+    px_value x1, x2;
+    if (interleaved) { /* pairs (2i, 2i+1): view [B, S, H, half, 2] */
+        int64_t s5[5] = {B, S, H, half, 2}, ax4 = 4, z1 = 1, e1 = 1, e2 = 2, two = 2;
+        px_value t = ox_reshape(c, xr, 5, s5);
+        px_attr a1[] = {PX_ATTR_INTS("starts", &z, 1), PX_ATTR_INTS("ends", &e1, 1), PX_ATTR_INTS("axes", &ax4, 1), PX_ATTR_INTS("steps", &one, 1)};
+        px_attr a2[] = {PX_ATTR_INTS("starts", &z1, 1), PX_ATTR_INTS("ends", &e2, 1), PX_ATTR_INTS("axes", &ax4, 1), PX_ATTR_INTS("steps", &one, 1)};
+        (void)two;
+        int64_t s4[4] = {B, S, H, half};
+        x1 = ox_reshape(c, ox_node(c, PX_OP_SLICE, &t, 1, a1, 4), 4, s4);
+        x2 = ox_reshape(c, ox_node(c, PX_OP_SLICE, &t, 1, a2, 4), 4, s4);
+    } else { /* pairs (i, i + half) */
+        int64_t e1 = half, e2 = rot;
+        px_attr a1[] = {PX_ATTR_INTS("starts", &z, 1), PX_ATTR_INTS("ends", &e1, 1), PX_ATTR_INTS("axes", &ax3, 1), PX_ATTR_INTS("steps", &one, 1)};
+        px_attr a2[] = {PX_ATTR_INTS("starts", &e1, 1), PX_ATTR_INTS("ends", &e2, 1), PX_ATTR_INTS("axes", &ax3, 1), PX_ATTR_INTS("steps", &one, 1)};
+        x1 = ox_node(c, PX_OP_SLICE, &xr, 1, a1, 4);
+        x2 = ox_node(c, PX_OP_SLICE, &xr, 1, a2, 4);
+    }
+    px_value r1 = ox_binary(c, PX_OP_SUB, ox_binary(c, PX_OP_MUL, x1, cs), ox_binary(c, PX_OP_MUL, x2, sn));
+    px_value r2 = ox_binary(c, PX_OP_ADD, ox_binary(c, PX_OP_MUL, x2, cs), ox_binary(c, PX_OP_MUL, x1, sn));
+    px_value out;
+    if (interleaved) {
+        int64_t s5[5] = {B, S, H, half, 1}, s4[4] = {B, S, H, rot};
+        px_attr a[] = {PX_ATTR_I("axis", 4)};
+        px_value in[2] = {ox_reshape(c, r1, 5, s5), ox_reshape(c, r2, 5, s5)};
+        out = ox_reshape(c, ox_node(c, PX_OP_CONCAT, in, 2, a, 1), 4, s4);
+    } else {
+        px_attr a[] = {PX_ATTR_I("axis", 3)};
+        px_value in[2] = {r1, r2};
+        out = ox_node(c, PX_OP_CONCAT, in, 2, a, 1);
+    }
+    if (pass != PX_NONE) {
+        px_attr a[] = {PX_ATTR_I("axis", 3)};
+        px_value in[2] = {out, pass};
+        out = ox_node(c, PX_OP_CONCAT, in, 2, a, 1);
+    }
+    if (four) {
+        int64_t p[4] = {0, 2, 1, 3};
+        out = ox_permute(c, out, 4, p);
+    } else {
+        int64_t s3[3] = {B, S, H * D};
+        out = ox_reshape(c, out, 3, s3);
+    }
+    return ox_out_ir(c, n, 0, out);
+}
+
+const ox_op ox_ops_attn[] = {
+    {"Attention", imp_attention},
+    {"RotaryEmbedding", imp_rotary},
+    {NULL, NULL},
+};
