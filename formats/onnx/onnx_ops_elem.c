@@ -318,6 +318,16 @@ static px_status imp_activation(ox_ctx *c, const onx_node *n) {
         y = where(c, ox_binary(c, PX_OP_GREATER, x, ox_scalar(c, dt, ox_attr_f(n, "alpha", 1.0))), x, zero);
     } else if (!strcmp(t, "PRelu")) {
         px_value slope = ox_in_ir(c, n, 1);
+        int32_t rx, rs;
+        int64_t nx[PX_MAX_DIMS], ns[PX_MAX_DIMS];
+        px_dtype d1;
+        ox_dt_shape(c, x, &d1, &rx, nx);
+        ox_dt_shape(c, slope, &d1, &rs, ns);
+        if (rs == 1 && rx >= 3 && ns[0] == nx[1] && ns[0] != nx[rx - 1]) { /* old opsets: one slope per channel */
+            int64_t s[PX_MAX_DIMS];
+            for (int32_t d = 0; d < rx - 1; d++) s[d] = d == 0 ? ns[0] : 1;
+            slope = ox_reshape(c, slope, rx - 1, s);
+        }
         y = where(c, ox_binary(c, PX_OP_LESS, x, zero), ox_binary(c, PX_OP_MUL, x, slope), x);
     } else if (!strcmp(t, "Swish")) {
         double al = ox_attr_f(n, "alpha", 1.0);

@@ -472,7 +472,163 @@ static px_status imp_einsum(ox_ctx *c, const onx_node *n) {
     return ox_out_ir(c, n, 0, prod);
 }
 
+
+/* ---- Hardmax, LpNormalization, SwiGLU ------------------------------------------------------------ */
+
+static px_status imp_hardmax(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    if (r == 0) return ox_fail(c, n, PX_ERR_SHAPE, "input must have rank >= 1");
+    px_value v = x;
+    int32_t ax;
+    int64_t s2[2];
+    if (ox_opset(c) < 13) { /* coerced to 2-D at axis */
+        ax = ox_axis(ox_attr_i(n, "axis", 1), r);
+        if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
+        s2[0] = ox_numel(ax, ne);
+        s2[1] = ox_numel(r - ax, ne + ax);
+        v = ox_reshape(c, x, 2, s2);
+        ax = 1;
+    } else {
+        ax = ox_axis(ox_attr_i(n, "axis", -1), r);
+        if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
+    }
+    px_dtype vd;
+    int32_t vr;
+    int64_t vn[PX_MAX_DIMS], an[PX_MAX_DIMS];
+    ox_dt_shape(c, v, &vd, &vr, vn);
+    px_attr a[] = {PX_ATTR_I("axis", ax), PX_ATTR_I("keepdims", 1)};
+    px_value am = ox_node(c, PX_OP_ARGMAX, &v, 1, a, 2);
+    for (int32_t d = 0; d < vr; d++) an[d] = d == ax ? vn[ax] : 1;
+    px_value ar = ox_reshape(c, px_graph_arange(ox_graph(c), px_dim_c(vn[ax]), 0, 1, PX_I64, NULL), vr, an);
+    px_value y = ox_cast(c, ox_binary(c, PX_OP_EQUAL, am, ar), dt);
+    if (vr != r) y = ox_reshape(c, y, r, ne);
+    return ox_out_ir(c, n, 0, y);
+}
+
+static px_status imp_lp_norm(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    int32_t ax = ox_axis(ox_attr_i(n, "axis", -1), r);
+    int64_t p = ox_attr_i(n, "p", 2), axes = ax;
+    if (ax < 0 || (p != 1 && p != 2)) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range or p not 1 or 2");
+    px_attr a[] = {PX_ATTR_INTS("axes", &axes, 1), PX_ATTR_I("keepdims", 1)};
+    px_value t = p == 1 ? ox_unary(c, PX_OP_ABS, x) : ox_binary(c, PX_OP_MUL, x, x);
+    px_value norm = ox_node(c, PX_OP_REDUCE_SUM, &t, 1, a, 2);
+    if (p == 2) norm = ox_unary(c, PX_OP_SQRT, norm);
+    px_value zero = ox_scalar(c, dt, 0);
+    px_value w3[3] = {ox_binary(c, PX_OP_EQUAL, norm, zero), zero, ox_binary(c, PX_OP_DIV, x, norm)};
+    return ox_out_ir(c, n, 0, ox_node(c, PX_OP_WHERE, w3, 3, NULL, 0)); /* a zero vector stays zero */
+}
+
+/* SwiGLU (opset 28): Swish(A, alpha) * B. */
+static px_status imp_swiglu(ox_ctx *c, const onx_node *n) {
+    px_value a = ox_in_ir(c, n, 0), b = ox_in_ir(c, n, 1);
+    if (a == PX_NONE || b == PX_NONE) return ox_fail(c, n, PX_ERR_INVALID_ARG, "needs two inputs");
+    double al = ox_attr_f(n, "alpha", 1.0);
+    if (al == 1.0) {
+        px_value in[2] = {a, b};
+        return ox_out_ir(c, n, 0, ox_node(c, PX_OP_SWIGLU, in, 2, NULL, 0));
+    }
+    px_value sw = ox_binary(c, PX_OP_MUL, a, ox_unary(c, PX_OP_SIGMOID, ox_scale(c, a, al, 0)));
+    return ox_out_ir(c, n, 0, ox_binary(c, PX_OP_MUL, sw, b));
+}
+
+/* ---- SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss ------------------------------------------------ */
+
+/* loss[n, d...] = -input[n, target[n, d...], d...] * weight[target], with
+ * ignore_index giving 0; reduction none / sum / mean (mean divides by the
+ * sum of the weights used). */
+static px_status nll(ox_ctx *c, const onx_node *n, px_value logp, px_value target, px_value weight, px_value *out_loss) {
+    px_dtype dt, tdt;
+    int32_t r, tr;
+    int64_t ne[PX_MAX_DIMS], tn[PX_MAX_DIMS];
+    ox_dt_shape(c, logp, &dt, &r, ne);
+    ox_dt_shape(c, target, &tdt, &tr, tn);
+    if (r < 2 || tr != r - 1) return ox_fail(c, n, PX_ERR_SHAPE, "input must be [N, C, d...] and target [N, d...]");
+    const onx_attr *ig = ox_attr(n, "ignore_index");
+    int64_t ignore = ig ? ig->i : 0;
+    px_value t64 = ox_cast(c, target, PX_I64);
+    px_value valid = PX_NONE, tgt = t64;
+    if (ig) { /* ignored targets gather class 0 and weigh 0 */
+        valid = ox_unary(c, PX_OP_NOT, ox_binary(c, PX_OP_EQUAL, t64, ox_scalar(c, PX_I64, (double)ignore)));
+        px_value w3[3] = {valid, t64, ox_scalar(c, PX_I64, 0)};
+        tgt = ox_node(c, PX_OP_WHERE, w3, 3, NULL, 0);
+    }
+    /* gather along C: indices [N, 1, d...] */
+    int64_t un[PX_MAX_DIMS];
+    un[0] = tn[0];
+    un[1] = 1;
+    for (int32_t d = 1; d < tr; d++) un[d + 1] = tn[d];
+    px_value idx = ox_reshape(c, tgt, r, un);
+    px_attr ga[] = {PX_ATTR_I("axis", 1)};
+    px_value gin[2] = {logp, idx};
+    px_value picked = ox_reshape(c, ox_node(c, PX_OP_GATHER_ELEMENTS, gin, 2, ga, 1), tr, tn);
+    px_value loss = ox_unary(c, PX_OP_NEG, picked);
+    px_value w = PX_NONE;
+    if (weight != PX_NONE) {
+        px_value win[2] = {weight, tgt};
+        w = ox_node(c, PX_OP_GATHER, win, 2, NULL, 0); /* [N, d...] */
+    }
+    if (valid != PX_NONE) {
+        px_value vf = ox_cast(c, valid, dt);
+        w = w == PX_NONE ? vf : ox_binary(c, PX_OP_MUL, w, vf);
+    }
+    if (w != PX_NONE) loss = ox_binary(c, PX_OP_MUL, loss, w);
+    const char *red = ox_attr_s(c, n, "reduction", "mean");
+    px_attr all[] = {PX_ATTR_I("keepdims", 0)};
+    if (!strcmp(red, "sum")) {
+        loss = ox_node(c, PX_OP_REDUCE_SUM, &loss, 1, all, 1);
+    } else if (!strcmp(red, "mean")) {
+        if (w == PX_NONE) {
+            loss = ox_node(c, PX_OP_REDUCE_MEAN, &loss, 1, all, 1);
+        } else {
+            px_value s = ox_node(c, PX_OP_REDUCE_SUM, &loss, 1, all, 1);
+            px_value ws = ox_node(c, PX_OP_REDUCE_SUM, &w, 1, all, 1);
+            loss = ox_binary(c, PX_OP_DIV, s, ws);
+        }
+    } else if (strcmp(red, "none")) {
+        return ox_fail(c, n, PX_ERR_INVALID_ARG, "unknown reduction '%s'", red);
+    }
+    *out_loss = loss;
+    return PX_OK;
+}
+
+static px_status imp_nll_loss(ox_ctx *c, const onx_node *n) {
+    px_value loss;
+    px_status st = nll(c, n, ox_in_ir(c, n, 0), ox_in_ir(c, n, 1), ox_in_ir(c, n, 2), &loss);
+    return st ? st : ox_out_ir(c, n, 0, loss);
+}
+
+static px_status imp_sce_loss(ox_ctx *c, const onx_node *n) {
+    px_value x = ox_in_ir(c, n, 0);
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    if (r < 2) return ox_fail(c, n, PX_ERR_SHAPE, "scores must be [N, C, d...]");
+    /* log_softmax over axis 1 */
+    int64_t perm[PX_MAX_DIMS];
+    for (int32_t d = 0; d < r; d++) perm[d] = d;
+    perm[1] = r - 1;
+    perm[r - 1] = 1;
+    px_value lp = r == 2 ? ox_unary(c, PX_OP_LOG_SOFTMAX, x)
+                         : ox_permute(c, ox_unary(c, PX_OP_LOG_SOFTMAX, ox_permute(c, x, r, perm)), r, perm);
+    px_value loss;
+    px_status st = nll(c, n, lp, ox_in_ir(c, n, 1), ox_in_ir(c, n, 2), &loss);
+    if (st || (st = ox_out_ir(c, n, 0, loss))) return st;
+    return ox_out_ir(c, n, 1, lp);
+}
+
 const ox_op ox_ops_nn[] = {
+    {"Hardmax", imp_hardmax}, {"LpNormalization", imp_lp_norm}, {"SwiGLU", imp_swiglu},
+    {"NegativeLogLikelihoodLoss", imp_nll_loss}, {"SoftmaxCrossEntropyLoss", imp_sce_loss},
     {"MatMul", imp_matmul}, {"Gemm", imp_gemm}, {"Softmax", imp_softmax}, {"LogSoftmax", imp_softmax},
     {"ReduceSum", imp_reduce}, {"ReduceMean", imp_reduce}, {"ReduceMax", imp_reduce}, {"ReduceMin", imp_reduce},
     {"ReduceProd", imp_reduce}, {"ReduceL1", imp_reduce}, {"ReduceL2", imp_reduce}, {"ReduceLogSum", imp_reduce},
