@@ -145,6 +145,11 @@ static px_status check_elements_indices(const ix_in *in, int32_t ax, const px_va
     return PX_OK;
 }
 
+static px_status check_updates(const px_value_rec *data, const px_value_rec *upd) {
+    if (upd->dtype == data->dtype) return PX_OK;
+    FAIL(PX_ERR_DTYPE, "updates (%s) must have data's dtype (%s)", px_dtype_name(upd->dtype), px_dtype_name(data->dtype));
+}
+
 static px_status check_reduction(const px_attr *attrs, int32_t n_attrs, px_dtype t) {
     int64_t r = px_attr_int(attrs, n_attrs, "reduction", 0);
     if (r < 0 || r > 4) FAIL(PX_ERR_INVALID_ARG, "attribute reduction must be 0..4 (none, add, mul, max, min), got %lld", (long long)r);
@@ -169,7 +174,7 @@ static px_status infer_elements(px_op op, const ix_in *in, const px_attr *attrs,
         return PX_OK;
     }
     const px_value_rec *upd = in->v[2];
-    if (upd->dtype != data->dtype) FAIL(PX_ERR_DTYPE, "updates (%s) must have data's dtype (%s)", px_dtype_name(upd->dtype), px_dtype_name(data->dtype));
+    if ((st = check_updates(data, upd))) return st;
     int same = upd->shape.rank == in->v[1]->shape.rank;
     for (int32_t i = 0; same && i < upd->shape.rank; i++) same = dim_eq(upd->shape.d[i], in->v[1]->shape.d[i]);
     if (!same) FAIL(PX_ERR_SHAPE, "updates must have the indices' shape");
@@ -195,7 +200,9 @@ static px_status infer_gather_nd(const ix_in *in, const px_attr *attrs, int32_t 
     if (!is_plain(in->v[0]->dtype)) return bad_dtype("data", in->v[0]->dtype, "a plain dtype");
     if (b < 0 || b >= s->rank || b >= d->rank)
         FAIL(PX_ERR_INVALID_ARG, "batch_dims %lld must be below the ranks of data (%d) and indices (%d)", (long long)b, d->rank, s->rank);
-    if (b + q > d->rank) FAIL(PX_ERR_SHAPE, "tuples of %lld indices after %lld batch dims exceed data's rank %d", (long long)q, (long long)b, d->rank);
+    if (b + q > d->rank)
+        FAIL(PX_ERR_SHAPE, "tuples of %lld indices after %lld batch dims exceed data's rank %d", (long long)q,
+             (long long)b, d->rank);
     for (int32_t i = 0; i < b; i++)
         if (!dim_eq(d->d[i], s->d[i])) FAIL(PX_ERR_SHAPE, "batch dim %d differs between data and indices", i);
     if (s->rank - 1 + d->rank - (b + q) > PX_MAX_DIMS) FAIL(PX_ERR_SHAPE, "output rank too large");
@@ -215,7 +222,7 @@ static px_status infer_scatter_nd(const ix_in *in, const px_attr *attrs, int32_t
     px_status st = nd_tuple(in->v[1], &q);
     if (st) return st;
     if (q > d->rank) FAIL(PX_ERR_SHAPE, "tuples of %lld indices exceed data's rank %d", (long long)q, d->rank);
-    if (upd->dtype != data->dtype) FAIL(PX_ERR_DTYPE, "updates (%s) must have data's dtype (%s)", px_dtype_name(upd->dtype), px_dtype_name(data->dtype));
+    if ((st = check_updates(data, upd))) return st;
     int32_t want = s->rank - 1 + d->rank - (int32_t)q;
     int same = u->rank == want;
     for (int32_t i = 0; same && i < want; i++)

@@ -55,8 +55,10 @@ static px_status ix_check(const px_kernel_args *a, const px_tensor *I, int64_t q
         for (int64_t c = 0; c < q; c++, j++) {
             int64_t v = ix_load(I, j);
             if (v < -lim[c] || v >= lim[c])
-                return a->host->set_error(PX_ERR_RANGE, "%s: index %lld (at position %lld of the indices) is out of range for axis %lld of size %lld",
-                                          ix_name(a->node->op), (long long)v, (long long)j, (long long)(axis0 + c), (long long)lim[c]);
+                return a->host->set_error(PX_ERR_RANGE,
+                                          "%s: index %lld (at position %lld of the indices) is out of range for "
+                                          "axis %lld of size %lld", ix_name(a->node->op), (long long)v,
+                                          (long long)j, (long long)(axis0 + c), (long long)lim[c]);
         }
     return PX_OK;
 }
@@ -240,18 +242,19 @@ static void expand_tile(void *vctx, const int64_t *off, int64_t n) {
 
 static px_status run_broadcast(const px_kernel_args *a, cpu_tile_fn fn, int64_t attr) {
     const px_tensor *O = &a->outputs[0];
-    if (cpu_numel(O) == 0) return PX_OK;
+    const char *nm = ix_name(a->node->op);
     int32_t ranks[3], n_ops = a->n_inputs + 1;
+    if (n_ops < 2 || n_ops > 3) return a->host->set_error(PX_ERR_INVALID_ARG, "%s: %d inputs", nm, a->n_inputs);
+    if (cpu_numel(O) == 0) return PX_OK;
     const int64_t *nes[3];
-    for (int32_t i = 0; i < a->n_inputs && i < 2; i++) {
-        ranks[i] = a->inputs[i].rank;
-        nes[i] = a->inputs[i].ne;
+    for (int32_t i = 0; i < n_ops; i++) {
+        const px_tensor *t = i < a->n_inputs ? &a->inputs[i] : O;
+        ranks[i] = t->rank;
+        nes[i] = t->ne;
     }
-    ranks[n_ops - 1] = O->rank;
-    nes[n_ops - 1] = O->ne;
     cpu_iter it;
-    if (n_ops > 3 || cpu_iter_init(&it, O->rank, O->ne, n_ops, ranks, nes))
-        return a->host->set_error(PX_ERR_SHAPE, "%s: input shapes do not broadcast to the output's", ix_name(a->node->op));
+    if (cpu_iter_init(&it, O->rank, O->ne, n_ops, ranks, nes))
+        return a->host->set_error(PX_ERR_SHAPE, "%s: input shapes do not broadcast to the output's", nm);
     const px_tensor *X = &a->inputs[0];
     ew_ctx c = {a->node->op, X->dtype, O->dtype, cpu_class(X->dtype), &it, X->data,
                 n_ops == 3 ? a->inputs[1].data : NULL, O->data, attr, (int)(8 * cpu_elt_size(X->dtype))};
@@ -348,7 +351,9 @@ px_status cpu_reduce_prod_run(const px_kernel_args *a) {
     for (int32_t i = 0; i < X->rank; i++) red[i] = na < 0;
     for (int32_t i = 0; i < na; i++) {
         int32_t ax = cpu_axis(axes[i], X->rank);
-        if (ax < 0) return a->host->set_error(PX_ERR_INVALID_ARG, "reduce_prod: axis %lld out of range for rank %d", (long long)axes[i], X->rank);
+        if (ax < 0)
+            return a->host->set_error(PX_ERR_INVALID_ARG, "reduce_prod: axis %lld out of range for rank %d",
+                                      (long long)axes[i], X->rank);
         red[ax] = 1;
     }
     prod_ctx c;

@@ -78,34 +78,28 @@ static void put_indices(ccase *c, int i, crng *r, px_dtype t, int32_t rank, cons
 
 /* ---- elementwise ------------------------------------------------------------------------- */
 
-/* Shapes of a and b for pattern p: 0 equal, 1 b scalar, 2-4 broadcast both
- * ways, 5 an empty dim, 6 both rank 0, 7 one long row. */
-static void two_shapes(crng *r, int p, int32_t *ra, int64_t *a, int32_t *rb, int64_t *b) {
+/* Shapes of the two operands for pattern p: 0 equal, 1 one a scalar, 2-4
+ * broadcast both ways, 5 an empty dim, 6 both rank 0, 7 one long row. The
+ * operand that broadcasts (drops leading dims) is drawn at random. */
+static void two_shapes(crng *r, int p, int32_t *rk, int64_t (*ne)[PX_MAX_DIMS]) {
+    int s = (int)(rng_next(r) & 1);
+    int64_t *a = ne[!s], *b = ne[s];
     int32_t rank = p == 6 ? 0 : p == 7 ? 1 : (int32_t)rng_int(r, 1, 4);
     shape(r, rank, 2000, a);
     if (p == 5) a[rng_int(r, 0, rank - 1)] = 0;
     if (p == 7) a[0] = 1037;
-    *ra = *rb = rank;
+    rk[0] = rk[1] = rank;
     memcpy(b, a, sizeof(int64_t) * PX_MAX_DIMS);
-    if (p == 1) *rb = 0;
+    if (p == 1) rk[s] = 0;
     if (p >= 2 && p <= 4) {
         int32_t drop = (int32_t)rng_int(r, 0, rank - 1);
-        *rb = rank - drop;
-        memmove(b, a + drop, sizeof(int64_t) * (size_t)*rb);
-        for (int32_t i = 0; i < *rb; i++) {
+        rk[s] = rank - drop;
+        memmove(b, a + drop, sizeof(int64_t) * (size_t)rk[s]);
+        for (int32_t i = 0; i < rk[s]; i++) {
             int64_t u = rng_next(r) % 3;
             if (u == 1) b[i] = 1;
             if (u == 2) a[i + drop] = 1;
         }
-    }
-    if (p >= 1 && p <= 5 && (rng_next(r) & 1)) {
-        int64_t t[PX_MAX_DIMS];
-        int32_t tr = *ra;
-        memcpy(t, a, sizeof t);
-        memcpy(a, b, sizeof t);
-        memcpy(b, t, sizeof t);
-        *ra = *rb;
-        *rb = tr;
     }
 }
 
@@ -115,7 +109,8 @@ static double ew_value(crng *r, px_op op, px_dtype t, int slot) {
     if (t == PX_BOOL) return (double)(rng_next(r) & 1);
     if (oracle_is_int(t)) {
         int_range(t, &lo, &hi);
-        if (op == PX_OP_MOD) return slot ? (double)rng_int(r, is_unsigned(t) ? 0 : -9, 9) : (double)rng_int(r, lo > -100 ? lo : -100, hi < 200 ? hi : 200);
+        if (op == PX_OP_MOD && slot) return (double)rng_int(r, is_unsigned(t) ? 0 : -9, 9); /* zero divisors too */
+        if (op == PX_OP_MOD) return (double)rng_int(r, lo > -100 ? lo : -100, hi < 200 ? hi : 200);
         if (op == PX_OP_BITSHIFT && slot) return (double)rng_int(r, 0, 8 * oracle_type_size(t) + 3);
         if (op == PX_OP_SIGN && (rng_next(r) & 1)) return (double)rng_int(r, is_unsigned(t) ? 0 : -2, 2);
         return (double)rng_int(r, lo, hi);
@@ -158,15 +153,13 @@ static void ew_case(crng *r, case_sink sink, void *ctx, px_op op, px_dtype t, in
     ccase c;
     case_init(&c, op);
     int bin = op == PX_OP_AND || op == PX_OP_OR || op == PX_OP_XOR || (op >= PX_OP_MOD && op <= PX_OP_BITWISE_XOR);
-    int32_t ra, rb;
-    int64_t a[PX_MAX_DIMS], b[PX_MAX_DIMS];
-    two_shapes(r, pat, &ra, a, &rb, b);
+    int32_t rk[2];
+    int64_t ne[2][PX_MAX_DIMS];
+    two_shapes(r, pat, rk, ne);
     for (int i = 0; i <= bin; i++) {
-        int32_t rk = i ? rb : ra;
-        const int64_t *ne = i ? b : a;
-        double *v = vbuf(rk, ne);
-        for (int64_t k = 0; k < count(rk, ne); k++) v[k] = ew_value(r, op, t, i);
-        put(&c, i, t, rk, ne, v);
+        double *v = vbuf(rk[i], ne[i]);
+        for (int64_t k = 0; k < count(rk[i], ne[i]); k++) v[k] = ew_value(r, op, t, i);
+        put(&c, i, t, rk[i], ne[i], v);
         free(v);
     }
     label(&c);
@@ -196,96 +189,65 @@ static void gen_elementwise(px_op op, crng *r, case_sink sink, void *ctx) {
     }
 }
 
-static void gen_expand(crng *r, case_sink sink, void *ctx) {
-    for (int di = 0; di < 10; di++)
-        for (int k = 0; k < (di == 0 ? 8 : 3); k++) {
-            ccase c;
-            case_init(&c, PX_OP_EXPAND);
-            int32_t rx = (int32_t)rng_int(r, 0, 3), ro = rx + (int32_t)rng_int(r, 0, 2);
-            int64_t out[PX_MAX_DIMS], x[PX_MAX_DIMS];
-            shape(r, ro, 3000, out);
-            for (int32_t i = 0; i < rx; i++) x[i] = (rng_next(r) & 1) ? 1 : out[ro - rx + i];
-            if (k == 2 && ro > 0) { /* an empty output: x has 1 or 0 there */
-                int32_t i = (int32_t)rng_int(r, 0, ro - 1);
-                out[i] = 0;
-                if (i >= ro - rx) x[i - (ro - rx)] = (int64_t)(rng_next(r) & 1);
-            }
-            case_rand(&c, 0, IN_INPUT, k_any[di], rx, x, r, -50, 50);
-            label(&c);
-            case_attr_ints(&c, "shape", out, ro);
-            char b[80];
-            case_label(&c, " shape=%s", shape_str(ro, out, b, sizeof b));
-            emit(&c, sink, ctx);
-        }
+static void make_expand(ccase *c, crng *r, px_dtype t, int k, int32_t ro, int64_t *out) {
+    int32_t rx = (int32_t)rng_int(r, 0, ro);
+    int64_t x[PX_MAX_DIMS];
+    for (int32_t i = 0; i < rx; i++) x[i] = (rng_next(r) & 1) ? 1 : out[ro - rx + i];
+    if (k == 2 && ro > 0) { /* an empty output: x has 1 or 0 there */
+        int32_t i = (int32_t)rng_int(r, 0, ro - 1);
+        out[i] = 0;
+        if (i >= ro - rx) x[i - (ro - rx)] = (int64_t)(rng_next(r) & 1);
+    }
+    case_rand(c, 0, IN_INPUT, t, rx, x, r, -50, 50);
+    label(c);
+    case_attr_ints(c, "shape", out, ro);
+    char b[80];
+    case_label(c, " shape=%s", shape_str(ro, out, b, sizeof b));
 }
 
 /* ---- reduce_prod, argmin --------------------------------------------------------------------- */
 
-static void gen_reduce_prod(crng *r, case_sink sink, void *ctx) {
-    static const px_dtype types[] = {PX_F32, PX_F16, PX_BF16, PX_F64, PX_I32, PX_I64, PX_I8, PX_U8, PX_U32};
-    for (int di = 0; di < 9; di++)
-        for (int k = 0; k < (di == 0 ? 8 : 3); k++) {
-            ccase c;
-            case_init(&c, PX_OP_REDUCE_PROD);
-            px_dtype t = types[di];
-            int32_t rank = (int32_t)rng_int(r, 1, 4);
-            int64_t ne[PX_MAX_DIMS], axes[PX_MAX_DIMS];
-            shape(r, rank, 600, ne);
-            if (k == 3) ne[rng_int(r, 0, rank - 1)] = 0; /* an empty reduction gives 1 */
-            double *v = vbuf(rank, ne);
-            for (int64_t i = 0; i < count(rank, ne); i++)
-                v[i] = oracle_is_int(t) ? (double)rng_int(r, is_unsigned(t) ? 0 : -3, 3)
-                                        : ((rng_next(r) & 1) ? -1 : 1) * rng_uniform(r, 0.8, 1.25);
-            put(&c, 0, t, rank, ne, v);
-            free(v);
-            label(&c);
-            /* all axes (absent), none (an empty list), or a random subset, some negative */
-            int32_t na = k == 0 ? -1 : k == 4 ? 0 : (int32_t)rng_int(r, 1, rank);
-            for (int32_t i = 0; i < rank; i++) axes[i] = i;
-            for (int32_t i = rank - 1; i > 0; i--) {
-                int32_t j = (int32_t)rng_int(r, 0, i);
-                int64_t tmp = axes[i];
-                axes[i] = axes[j];
-                axes[j] = tmp;
-            }
-            for (int32_t i = 0; i < na; i++) axes[i] -= (rng_next(r) & 1) ? rank : 0;
-            if (na >= 0) case_attr_ints(&c, "axes", axes, na);
-            int keep = k == 5 ? 0 : 1;
-            if (!keep) case_attr_i(&c, "keepdims", 0);
-            case_label(&c, " axes(%d)", na);
-            for (int32_t i = 0; i < na; i++) case_label(&c, "%s%lld", i ? "," : "=", (long long)axes[i]);
-            case_label(&c, " keepdims=%d", keep);
-            emit(&c, sink, ctx);
-        }
+static void make_reduce_prod(ccase *c, crng *r, px_dtype t, int k, int32_t rank, int64_t *ne) {
+    if (k == 3) ne[rng_int(r, 0, rank - 1)] = 0; /* an empty reduction gives 1 */
+    double *v = vbuf(rank, ne);
+    for (int64_t i = 0; i < count(rank, ne); i++)
+        v[i] = oracle_is_int(t) ? (double)rng_int(r, is_unsigned(t) ? 0 : -3, 3)
+                                : ((rng_next(r) & 1) ? -1 : 1) * rng_uniform(r, 0.8, 1.25);
+    put(c, 0, t, rank, ne, v);
+    free(v);
+    label(c);
+    /* all axes (absent), none (an empty list), or a random subset listed up
+     * or down, some negative */
+    int64_t axes[PX_MAX_DIMS];
+    int32_t na = k == 0 ? -1 : 0;
+    for (int32_t i = 0; k != 0 && k != 4 && i < rank; i++)
+        if ((rng_next(r) & 1) || (na == 0 && i == rank - 1)) axes[na++] = (k & 1) ? rank - 1 - i : i;
+    for (int32_t i = 0; i < na; i++) axes[i] -= (rng_next(r) & 1) ? rank : 0;
+    if (na >= 0) case_attr_ints(c, "axes", axes, na);
+    int keep = k == 5 ? 0 : 1;
+    if (!keep) case_attr_i(c, "keepdims", 0);
+    case_label(c, " axes(%d)", na);
+    for (int32_t i = 0; i < na; i++) case_label(c, "%s%lld", i ? "," : "=", (long long)axes[i]);
+    case_label(c, " keepdims=%d", keep);
 }
 
-static void gen_argmin(crng *r, case_sink sink, void *ctx) {
-    static const px_dtype types[] = {PX_F32, PX_F16, PX_BF16, PX_F64, PX_I32, PX_I8, PX_U8, PX_I64, PX_U64};
-    for (int di = 0; di < 9; di++)
-        for (int k = 0; k < (di == 0 ? 8 : 4); k++) {
-            ccase c;
-            case_init(&c, PX_OP_ARGMIN);
-            int32_t rank = (int32_t)rng_int(r, 1, 3);
-            int64_t ne[PX_MAX_DIMS];
-            shape(r, rank, 2000, ne);
-            if (k == 3) {
-                rank = 1;
-                ne[0] = 20000; /* a long row, split over threads by rows of other cases */
-            }
-            int axis = (int)rng_int(r, -rank, rank - 1), keep = k & 1, last = (k >> 1) & 1;
-            if (k == 6 && rank > 1) ne[((axis + rank) % rank + 1) % rank] = 0; /* empty output */
-            /* few distinct values: ties, where select_last_index matters */
-            double *v = vbuf(rank, ne);
-            for (int64_t i = 0; i < count(rank, ne); i++) v[i] = (double)rng_int(r, 0, k == 3 ? 1000 : 4);
-            put(&c, 0, types[di], rank, ne, v);
-            free(v);
-            label(&c);
-            case_attr_i(&c, "axis", axis);
-            case_attr_i(&c, "keepdims", keep);
-            if (k != 0) case_attr_i(&c, "select_last_index", last);
-            case_label(&c, " axis=%d keepdims=%d select_last_index=%d", axis, keep, last);
-            emit(&c, sink, ctx);
-        }
+static void make_argmin(ccase *c, crng *r, px_dtype t, int k, int32_t rank, int64_t *ne) {
+    if (k == 3) {
+        rank = 1;
+        ne[0] = 20000; /* a long row */
+    }
+    int axis = (int)rng_int(r, -rank, rank - 1), keep = k & 1, last = (k >> 1) & 1;
+    if (k == 6 && rank > 1) ne[((axis + rank) % rank + 1) % rank] = 0; /* empty output */
+    /* few distinct values: ties, where select_last_index matters */
+    double *v = vbuf(rank, ne);
+    for (int64_t i = 0; i < count(rank, ne); i++) v[i] = (double)rng_int(r, 0, k == 3 ? 1000 : 4);
+    put(c, 0, t, rank, ne, v);
+    free(v);
+    label(c);
+    case_attr_i(c, "axis", axis);
+    case_attr_i(c, "keepdims", keep);
+    if (k != 0) case_attr_i(c, "select_last_index", last);
+    case_label(c, " axis=%d keepdims=%d select_last_index=%d", axis, keep, last);
 }
 
 /* ---- gather and scatter ------------------------------------------------------------------------ */
@@ -302,11 +264,6 @@ static void put_updates(ccase *c, int i, crng *r, px_dtype t, int red, int32_t r
     free(v);
 }
 
-static void label_reduction(ccase *c, int red) {
-    if (red) case_attr_i(c, "reduction", red);
-    case_label(c, " reduction=%d", red);
-}
-
 /* Make one index out of range (when such cases are on). */
 static void spoil_index(ccase *c, int i, crng *r, int64_t q, int64_t lim_of_component0) {
     otensor *t = &c->in[i];
@@ -318,112 +275,123 @@ static void spoil_index(ccase *c, int i, crng *r, int64_t q, int64_t lim_of_comp
     case_label(c, " (index %lld out of range)", (long long)bad);
 }
 
-static void gen_elements(px_op op, crng *r, case_sink sink, void *ctx) {
-    int scatter = op == PX_OP_SCATTER_ELEMENTS;
-    for (int di = 0; di < 10; di++)
-        for (int k = 0; k < (di == 0 ? 12 : 4); k++) {
-            ccase c;
-            case_init(&c, op);
-            px_dtype t = k_any[di];
-            int red = scatter && t != PX_BOOL ? k % 5 : 0;
-            int32_t rank = (int32_t)rng_int(r, 1, 4);
-            int64_t ne[PX_MAX_DIMS], ine[PX_MAX_DIMS];
-            shape(r, rank, 1500, ne);
-            int axis = (int)rng_int(r, -rank, rank - 1), ax = (axis + rank) % rank;
-            for (int32_t d = 0; d < rank; d++) ine[d] = d == ax ? rng_int(r, 1, 9) : rng_int(r, 1, ne[d]);
-            if (k == 5) ine[rng_int(r, 0, rank - 1)] = 0; /* no indices */
-            if (k == 6) ne[ax] = 1;                       /* every index 0 or -1: duplicates */
-            case_rand(&c, 0, IN_INPUT, t, rank, ne, r, -50, 50);
-            put_indices(&c, 1, r, (k & 1) ? PX_I64 : PX_I32, rank, ine, ne[ax]);
-            if (scatter) put_updates(&c, 2, r, t, red, rank, ine);
-            label(&c);
-            case_attr_i(&c, "axis", axis);
-            case_label(&c, " axis=%d", axis);
-            if (scatter) label_reduction(&c, red);
-            if (k == 7) spoil_index(&c, 1, r, 1, ne[ax]);
-            emit(&c, sink, ctx);
-        }
+/* The scatters' reduction (cycling with k; none for BOOL). */
+static int reduction_of(ccase *c, px_dtype t, int k) {
+    if (c->op != PX_OP_SCATTER_ELEMENTS && c->op != PX_OP_SCATTER_ND) return -1;
+    return t == PX_BOOL ? 0 : k % 5;
 }
 
-static void gen_nd(px_op op, crng *r, case_sink sink, void *ctx) {
-    int scatter = op == PX_OP_SCATTER_ND;
-    for (int di = 0; di < 10; di++)
-        for (int k = 0; k < (di == 0 ? 12 : 4); k++) {
-            ccase c;
-            case_init(&c, op);
-            px_dtype t = k_any[di];
-            int red = scatter && t != PX_BOOL ? k % 5 : 0;
-            int32_t rank = (int32_t)rng_int(r, 1, 4);
-            int64_t ne[PX_MAX_DIMS], ine[PX_MAX_DIMS], une[PX_MAX_DIMS];
-            shape(r, rank, 1500, ne);
-            int32_t b = scatter ? 0 : (int32_t)rng_int(r, 0, rank - 1 < 2 ? rank - 1 : 2);
-            int32_t q = (int32_t)rng_int(r, k == 8 ? 0 : 1, rank - b), extra = (int32_t)rng_int(r, 0, 2), ir = 0;
-            if (k == 4) ne[rank - 1] = 1; /* few distinct slices: duplicates */
-            for (int32_t d = 0; d < b; d++) ine[ir++] = ne[d];
-            for (int32_t d = 0; d < extra; d++) ine[ir++] = rng_int(r, 1, 6);
-            if (k == 5 && extra > 0) ine[b] = 0; /* no tuples */
-            ine[ir++] = q;
-            case_rand(&c, 0, IN_INPUT, t, rank, ne, r, -50, 50);
-            double *v = vbuf(ir, ine);
-            for (int64_t j = 0; j < count(ir, ine); j++) {
-                int64_t dim = ne[b + j % q];
-                v[j] = (double)rng_int(r, -dim, dim - 1);
-            }
-            case_values(&c, 1, IN_INPUT, (k & 1) ? PX_I64 : PX_I32, ir, ine, v);
-            free(v);
-            int32_t ur = 0;
-            for (int32_t d = 0; d + 1 < ir; d++) une[ur++] = ine[d];
-            for (int32_t d = q; d < rank; d++) une[ur++] = ne[d];
-            if (scatter) put_updates(&c, 2, r, t, red, ur, une);
-            label(&c);
-            if (b) case_attr_i(&c, "batch_dims", b);
-            if (!scatter) case_label(&c, " batch_dims=%d", b);
-            if (scatter) label_reduction(&c, red);
-            if (k == 7 && q > 0) spoil_index(&c, 1, r, q, ne[b]);
-            emit(&c, sink, ctx);
-        }
+static void label_reduction(ccase *c, int red) {
+    if (red > 0) case_attr_i(c, "reduction", red);
+    if (red >= 0) case_label(c, " reduction=%d", red);
+}
+
+static void make_elements(ccase *c, crng *r, px_dtype t, int k, int32_t rank, int64_t *ne) {
+    int red = reduction_of(c, t, k);
+    int64_t ine[PX_MAX_DIMS];
+    int axis = (int)rng_int(r, -rank, rank - 1), ax = (axis + rank) % rank;
+    for (int32_t d = 0; d < rank; d++) ine[d] = d == ax ? rng_int(r, 1, 9) : rng_int(r, 1, ne[d]);
+    if (k == 5) ine[rng_int(r, 0, rank - 1)] = 0; /* no indices */
+    if (k == 6) ne[ax] = 1;                       /* every index 0 or -1: duplicates */
+    case_rand(c, 0, IN_INPUT, t, rank, ne, r, -50, 50);
+    put_indices(c, 1, r, (k & 1) ? PX_I64 : PX_I32, rank, ine, ne[ax]);
+    if (red >= 0) put_updates(c, 2, r, t, red, rank, ine);
+    label(c);
+    case_attr_i(c, "axis", axis);
+    case_label(c, " axis=%d", axis);
+    label_reduction(c, red);
+    if (k == 7) spoil_index(c, 1, r, 1, ne[ax]);
+}
+
+static void make_nd(ccase *c, crng *r, px_dtype t, int k, int32_t rank, int64_t *ne) {
+    int red = reduction_of(c, t, k);
+    int64_t ine[PX_MAX_DIMS], une[PX_MAX_DIMS];
+    int32_t b = red >= 0 ? 0 : (int32_t)rng_int(r, 0, rank - 1 < 2 ? rank - 1 : 2);
+    int32_t q = (int32_t)rng_int(r, k == 8 ? 0 : 1, rank - b), extra = (int32_t)rng_int(r, 0, 2), ir = 0;
+    if (k == 4) ne[rank - 1] = 1; /* few distinct slices: duplicates */
+    for (int32_t d = 0; d < b; d++) ine[ir++] = ne[d];
+    for (int32_t d = 0; d < extra; d++) ine[ir++] = rng_int(r, 1, 6);
+    if (k == 5 && extra > 0) ine[b] = 0; /* no tuples */
+    ine[ir++] = q;
+    case_rand(c, 0, IN_INPUT, t, rank, ne, r, -50, 50);
+    double *v = vbuf(ir, ine);
+    for (int64_t j = 0; j < count(ir, ine); j++) {
+        int64_t dim = ne[b + j % q];
+        v[j] = (double)rng_int(r, -dim, dim - 1);
+    }
+    case_values(c, 1, IN_INPUT, (k & 1) ? PX_I64 : PX_I32, ir, ine, v);
+    free(v);
+    int32_t ur = 0;
+    for (int32_t d = 0; d + 1 < ir; d++) une[ur++] = ine[d];
+    for (int32_t d = q; d < rank; d++) une[ur++] = ne[d];
+    if (red >= 0) put_updates(c, 2, r, t, red, ur, une);
+    label(c);
+    if (b) case_attr_i(c, "batch_dims", b);
+    if (red < 0) case_label(c, " batch_dims=%d", b);
+    label_reduction(c, red);
+    if (k == 7 && q > 0) spoil_index(c, 1, r, q, ne[b]);
 }
 
 /* ---- topk ------------------------------------------------------------------------------------------- */
 
-static void gen_topk(crng *r, case_sink sink, void *ctx) {
-    static const px_dtype types[] = {PX_F32, PX_F16, PX_BF16, PX_F64, PX_I32, PX_I64, PX_I8, PX_U8, PX_U64};
-    for (int di = 0; di < 9; di++)
-        for (int k = 0; k < (di == 0 ? 10 : 4); k++) {
+static void make_topk(ccase *c, crng *r, px_dtype t, int k, int32_t rank, int64_t *ne) {
+    int axis = k == 0 ? -1 : (int)rng_int(r, -rank, rank - 1), ax = (axis + rank) % rank;
+    if (k == 3) { /* rows of a vocabulary, many of them: the heap path and threads */
+        rank = 2;
+        ne[0] = 6;
+        ne[1] = 30011;
+        axis = ax = 1;
+    }
+    if (k == 6 && rank > 1) ne[(ax + 1) % rank] = 0; /* empty output */
+    int64_t dim = ne[ax], kk = k == 1 ? 0 : k == 2 ? dim : k == 3 ? 40 : rng_int(r, 1, dim);
+    double *v = vbuf(rank, ne);
+    for (int64_t i = 0; i < count(rank, ne); i++) {
+        double u = rng_uniform(r, 0, 1), p = k == 3 ? 0.002 : 0.1, sign = (rng_next(r) & 1) ? -1 : 1;
+        int64_t span = k == 3 ? 1000 : 3; /* short rows: ties */
+        if (oracle_is_int(t)) v[i] = (double)rng_int(r, is_unsigned(t) ? 0 : -span, span);
+        else if (u < p) v[i] = NAN;
+        else if (u < 2 * p) v[i] = sign * (u < 1.5 * p ? INFINITY : 0.0); /* +-inf, +-0 */
+        else v[i] = k == 3 ? rng_uniform(r, -30, 30) : 0.5 * (double)rng_int(r, -4, 4);
+    }
+    put(c, 0, t, rank, ne, v);
+    free(v);
+    label(c);
+    int largest = k % 4 != 1, sorted = k % 3 != 2;
+    case_attr_i(c, "k", kk);
+    if (k) case_attr_i(c, "axis", axis);
+    case_attr_i(c, "largest", largest);
+    case_attr_i(c, "sorted", sorted);
+    case_label(c, " k=%lld axis=%d largest=%d sorted=%d", (long long)kk, axis, largest, sorted);
+}
+
+/* ---- the driver -------------------------------------------------------------------------------------- */
+
+/* Makes case variant k of dtype t; rank and ne are a random first input
+ * shape that the maker may use and change. */
+typedef void (*make_fn)(ccase *c, crng *r, px_dtype t, int k, int32_t rank, int64_t *ne);
+
+typedef struct gen_spec {
+    make_fn make;
+    const px_dtype *types;
+    int n_types;
+    int first_k, other_k;  /* variants of the first dtype, of each other one */
+    int32_t rank_lo, rank_hi;
+    int64_t cap;           /* elements of the drawn shape */
+} gen_spec;
+
+/* dtypes with an order (topk, argmin), products (reduce_prod) */
+static const px_dtype k_ordered[] = {PX_F32, PX_F16, PX_BF16, PX_F64, PX_I32, PX_I64, PX_I8, PX_U8, PX_U64};
+static const px_dtype k_prod[] = {PX_F32, PX_F16, PX_BF16, PX_F64, PX_I32, PX_I64, PX_I8, PX_U8, PX_U32};
+
+static void generate(px_op op, const gen_spec *g, crng *r, case_sink sink, void *ctx) {
+    for (int di = 0; di < g->n_types; di++)
+        for (int k = 0; k < (di == 0 ? g->first_k : g->other_k); k++) {
             ccase c;
-            case_init(&c, PX_OP_TOPK);
-            px_dtype t = types[di];
-            int32_t rank = (int32_t)rng_int(r, 1, 3);
             int64_t ne[PX_MAX_DIMS];
-            shape(r, rank, 2000, ne);
-            int axis = k == 0 ? -1 : (int)rng_int(r, -rank, rank - 1), ax = (axis + rank) % rank;
-            if (k == 3) { /* rows of a vocabulary, many of them: the heap path and threads */
-                rank = 2;
-                ne[0] = 6;
-                ne[1] = 30011;
-                axis = ax = 1;
-            }
-            if (k == 6 && rank > 1) ne[(ax + 1) % rank] = 0; /* empty output */
-            int64_t dim = ne[ax], kk = k == 1 ? 0 : k == 2 ? dim : k == 3 ? 40 : rng_int(r, 1, dim);
-            double *v = vbuf(rank, ne);
-            for (int64_t i = 0; i < count(rank, ne); i++) {
-                double u = rng_uniform(r, 0, 1);
-                double p = k == 3 ? 0.002 : 0.1, sign = (rng_next(r) & 1) ? -1 : 1;
-                int64_t span = k == 3 ? 1000 : 3; /* short rows: ties */
-                if (oracle_is_int(t)) v[i] = (double)rng_int(r, is_unsigned(t) ? 0 : -span, span);
-                else if (u < p) v[i] = NAN;
-                else if (u < 2 * p) v[i] = sign * (u < 1.5 * p ? INFINITY : 0.0); /* +-inf, +-0 */
-                else v[i] = k == 3 ? rng_uniform(r, -30, 30) : 0.5 * (double)rng_int(r, -4, 4);
-            }
-            put(&c, 0, t, rank, ne, v);
-            free(v);
-            label(&c);
-            int largest = k % 4 != 1, sorted = k % 3 != 2;
-            case_attr_i(&c, "k", kk);
-            if (k) case_attr_i(&c, "axis", axis);
-            case_attr_i(&c, "largest", largest);
-            case_attr_i(&c, "sorted", sorted);
-            case_label(&c, " k=%lld axis=%d largest=%d sorted=%d", (long long)kk, axis, largest, sorted);
+            int32_t rank = (int32_t)rng_int(r, g->rank_lo, g->rank_hi);
+            shape(r, rank, g->cap, ne);
+            case_init(&c, op);
+            g->make(&c, r, g->types[di], k, rank, ne);
             emit(&c, sink, ctx);
         }
 }
@@ -431,13 +399,19 @@ static void gen_topk(crng *r, case_sink sink, void *ctx) {
 /* ---- dispatch ------------------------------------------------------------------------------------------ */
 
 void conf_generate_index(px_op op, crng *r, case_sink sink, void *ctx) {
+    static const gen_spec expand = {make_expand, k_any, 10, 8, 3, 0, 5, 3000};
+    static const gen_spec prod = {make_reduce_prod, k_prod, 9, 8, 3, 1, 4, 600};
+    static const gen_spec argmin = {make_argmin, k_ordered, 9, 8, 4, 1, 3, 2000};
+    static const gen_spec elements = {make_elements, k_any, 10, 12, 4, 1, 4, 1500};
+    static const gen_spec nd = {make_nd, k_any, 10, 12, 4, 1, 4, 1500};
+    static const gen_spec topk = {make_topk, k_ordered, 9, 10, 4, 1, 3, 2000};
     switch (op) {
-    case PX_OP_EXPAND: gen_expand(r, sink, ctx); break;
-    case PX_OP_REDUCE_PROD: gen_reduce_prod(r, sink, ctx); break;
-    case PX_OP_ARGMIN: gen_argmin(r, sink, ctx); break;
-    case PX_OP_GATHER_ELEMENTS: case PX_OP_SCATTER_ELEMENTS: gen_elements(op, r, sink, ctx); break;
-    case PX_OP_GATHER_ND: case PX_OP_SCATTER_ND: gen_nd(op, r, sink, ctx); break;
-    case PX_OP_TOPK: gen_topk(r, sink, ctx); break;
+    case PX_OP_EXPAND: generate(op, &expand, r, sink, ctx); break;
+    case PX_OP_REDUCE_PROD: generate(op, &prod, r, sink, ctx); break;
+    case PX_OP_ARGMIN: generate(op, &argmin, r, sink, ctx); break;
+    case PX_OP_GATHER_ELEMENTS: case PX_OP_SCATTER_ELEMENTS: generate(op, &elements, r, sink, ctx); break;
+    case PX_OP_GATHER_ND: case PX_OP_SCATTER_ND: generate(op, &nd, r, sink, ctx); break;
+    case PX_OP_TOPK: generate(op, &topk, r, sink, ctx); break;
     default:
         if (op >= PX_OP_NOT && op <= PX_OP_BITWISE_NOT) gen_elementwise(op, r, sink, ctx);
         break;
