@@ -18,6 +18,7 @@ struct ox_ctx {
     px_graph *g;
     onx_arena *a;
     int64_t opset;
+    int depth; /* subgraph nesting */
     int trace; /* PLEXUS_ONNX_TRACE=1: one line per imported node on stderr */
     ox_external_fn ext;
     void *ext_ud;
@@ -417,7 +418,7 @@ static px_status setup_input(ox_ctx *c, const onx_value_info *vi, ox_val *v) {
 
 static const ox_op *find_op(const onx_node *n) {
     if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) return NULL;
-    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision, ox_ops_attn};
+    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision, ox_ops_attn, ox_ops_ctrl};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const ox_op *o = tables[t]; o->op_type; o++)
             if (strcmp(o->op_type, n->op_type) == 0) return o;
@@ -432,37 +433,53 @@ static int64_t domain_opset(const onx_model *m, const char *domain) {
     return -1;
 }
 
-/* Every unsupported op of the graph, named with its domain and opset. */
-static px_status check_ops(ox_ctx *c) {
-    const onx_graph *g = c->m->graph;
-    char list[1024] = "";
-    size_t len = 0;
-    int n_bad = 0;
+/* Every unsupported op of the graph and its subgraphs, named with its
+ * domain and opset (each once). */
+typedef struct bad_ops {
+    char list[1024];
+    size_t len;
+    int n;
+    const char *seen[64];
+    const char *seen_dom[64];
+} bad_ops;
+
+static void collect_bad(ox_ctx *c, const onx_graph *g, bad_ops *b, int depth) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const onx_node *n = &g->nodes[i];
+        for (int32_t k = 0; k < n->n_attrs && depth < 16; k++) {
+            if (n->attrs[k].g) collect_bad(c, n->attrs[k].g, b, depth + 1);
+            for (int32_t j = 0; j < n->attrs[k].n && n->attrs[k].graphs; j++) collect_bad(c, n->attrs[k].graphs[j], b, depth + 1);
+        }
         if (find_op(n)) continue;
         int seen = 0;
-        for (int32_t j = 0; j < i && !seen; j++)
-            seen = strcmp(g->nodes[j].op_type, n->op_type) == 0 && strcmp(g->nodes[j].domain, n->domain) == 0;
+        for (int j = 0; j < b->n && j < 64 && !seen; j++) seen = !strcmp(b->seen[j], n->op_type) && !strcmp(b->seen_dom[j], n->domain);
         if (seen) continue;
+        if (b->n < 64) {
+            b->seen[b->n] = n->op_type;
+            b->seen_dom[b->n] = n->domain;
+        }
         int64_t ver = domain_opset(c->m, n->domain);
-        if (len < sizeof list - 1)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s%s%s (opset %lld)", n_bad ? ", " : "",
-                                    n->domain[0] ? n->domain : "", n->domain[0] ? "." : "", n->op_type, (long long)ver);
-        n_bad++;
+        if (b->len < sizeof b->list - 1)
+            b->len += (size_t)snprintf(b->list + b->len, sizeof b->list - b->len, "%s%s%s%s (opset %lld)", b->n ? ", " : "",
+                                       n->domain[0] ? n->domain : "", n->domain[0] ? "." : "", n->op_type, (long long)ver);
+        b->n++;
     }
-    if (n_bad)
-        return ox_fail(c, NULL, PX_ERR_UNSUPPORTED, "%d unsupported op%s: %s", n_bad, n_bad > 1 ? "s" : "", list);
+}
+
+static px_status check_ops(ox_ctx *c) {
+    bad_ops b;
+    memset(&b, 0, sizeof b);
+    collect_bad(c, c->m->graph, &b, 0);
+    if (b.n) return ox_fail(c, NULL, PX_ERR_UNSUPPORTED, "%d unsupported op%s: %s", b.n, b.n > 1 ? "s" : "", b.list);
     return PX_OK;
 }
 
 /* ---- the import ----------------------------------------------------------------------- */
 
-static px_status run(ox_ctx *c) {
-    const onx_graph *g = c->m->graph;
+/* The initializers of g become values known at import. */
+static px_status add_initializers(ox_ctx *c, const onx_graph *g) {
     px_status st;
     if (g->n_sparse_inits) return ox_fail(c, NULL, PX_ERR_UNSUPPORTED, "sparse initializers are not supported");
-    if ((st = check_ops(c))) return st;
     for (int32_t i = 0; i < g->n_inits; i++) {
         const onx_tensor *t = &g->inits[i];
         int dt = onx_to_px_dtype(t->data_type);
@@ -489,6 +506,73 @@ static px_status run(ox_ctx *c) {
         v->data = data;
         v->in_file = t->has_raw || t->external;
     }
+    return PX_OK;
+}
+
+/* Import the nodes of g, in order. */
+static px_status add_nodes(ox_ctx *c, const onx_graph *g) {
+    px_status st;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const onx_node *n = &g->nodes[i];
+        for (int32_t k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k][0] && !lookup(c, n->inputs[k]))
+                return ox_fail(c, n, PX_ERR_FORMAT, "input '%s' is not defined before the node", n->inputs[k]);
+        const ox_op *op = find_op(n);
+        if (!op) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "op %s%s%s is not supported", n->domain, n->domain[0] ? "." : "", n->op_type);
+        if ((st = op->fn(c, n))) return st;
+        if (c->trace) {
+            fprintf(stderr, "onnx: %s %s(", n->name, n->op_type);
+            for (int32_t k = 0; k < n->n_inputs; k++) {
+                ox_val *v = lookup(c, n->inputs[k]);
+                fprintf(stderr, "%s%s%s", k ? ", " : "", n->inputs[k], ox_known(v) ? "=known" : "");
+            }
+            fprintf(stderr, ") ->");
+            for (int32_t k = 0; k < n->n_outputs; k++) {
+                ox_val *v = lookup(c, n->outputs[k]);
+                if (!v) continue;
+                fprintf(stderr, " %s %s[", v->name, px_dtype_name(v->dt));
+                for (int32_t d = 0; d < v->rank; d++) fprintf(stderr, "%s%lld", d ? "," : "", (long long)v->ne[d]);
+                fprintf(stderr, "]%s", ox_known(v) ? " known" : "");
+            }
+            fprintf(stderr, "\n");
+        }
+        for (int32_t k = 0; k < n->n_outputs; k++)
+            if (n->outputs[k][0] && !lookup(c, n->outputs[k]))
+                return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output %d ('%s') is not supported", k, n->outputs[k]);
+    }
+    return PX_OK;
+}
+
+px_status ox_run_subgraph(ox_ctx *c, const onx_node *n, const onx_graph *g, ox_val *const *inputs, int32_t n_inputs,
+                          ox_val **outputs, int32_t n_outputs) {
+    if (g->n_inputs != n_inputs || g->n_outputs != n_outputs)
+        return ox_fail(c, n, PX_ERR_FORMAT, "subgraph '%s' has %d inputs and %d outputs, the op needs %d and %d", g->name,
+                       g->n_inputs, g->n_outputs, n_inputs, n_outputs);
+    if (++c->depth > 16) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "subgraphs nested more than 16 deep");
+    px_status st = add_initializers(c, g);
+    for (int32_t i = 0; i < n_inputs && !st; i++) {
+        ox_val *v = define(c, g->inputs[i].name);
+        if (!v) st = ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+        else if (inputs[i]) {
+            const char *nm = v->name;
+            *v = *inputs[i];
+            v->name = nm;
+        } else {
+            st = ox_fail(c, n, PX_ERR_UNSUPPORTED, "subgraph input '%s' has no value", g->inputs[i].name);
+        }
+    }
+    if (!st) st = add_nodes(c, g);
+    for (int32_t i = 0; i < n_outputs && !st; i++)
+        if (!(outputs[i] = lookup(c, g->outputs[i].name)))
+            st = ox_fail(c, n, PX_ERR_FORMAT, "subgraph output '%s' is never computed", g->outputs[i].name);
+    c->depth--;
+    return st;
+}
+
+static px_status run(ox_ctx *c) {
+    const onx_graph *g = c->m->graph;
+    px_status st;
+    if ((st = check_ops(c)) || (st = add_initializers(c, g))) return st;
     for (int32_t i = 0; i < g->n_inputs; i++) {
         const onx_value_info *vi = &g->inputs[i];
         ox_val *known = lookup(c, vi->name);
@@ -499,33 +583,7 @@ static px_status run(ox_ctx *c) {
         if (!v) return ox_fail(c, NULL, PX_ERR_NO_MEMORY, "out of memory");
         if ((st = setup_input(c, vi, v))) return st;
     }
-    for (int32_t i = 0; i < g->n_nodes; i++) {
-        const onx_node *n = &g->nodes[i];
-        for (int32_t k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k][0] && !lookup(c, n->inputs[k]))
-                return ox_fail(c, n, PX_ERR_FORMAT, "input '%s' is not defined before the node", n->inputs[k]);
-        const ox_op *op = find_op(n);
-        if ((st = op->fn(c, n))) return st;
-        if (c->trace) {
-            fprintf(stderr, "onnx: %s %s(", n->name, n->op_type);
-            for (int32_t k = 0; k < n->n_inputs; k++) {
-                ox_val *v = lookup(c, n->inputs[k]);
-                fprintf(stderr, "%s%s%s", k ? ", " : "", n->inputs[k], v && v->data && !v->is_input ? "=known" : "");
-            }
-            fprintf(stderr, ") ->");
-            for (int32_t k = 0; k < n->n_outputs; k++) {
-                ox_val *v = lookup(c, n->outputs[k]);
-                if (!v) continue;
-                fprintf(stderr, " %s %s[", v->name, px_dtype_name(v->dt));
-                for (int32_t d = 0; d < v->rank; d++) fprintf(stderr, "%s%lld", d ? "," : "", (long long)v->ne[d]);
-                fprintf(stderr, "]%s", v->data && !v->is_input ? " known" : "");
-            }
-            fprintf(stderr, "\n");
-        }
-        for (int32_t k = 0; k < n->n_outputs; k++)
-            if (n->outputs[k][0] && !lookup(c, n->outputs[k]))
-                return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output %d ('%s') is not supported", k, n->outputs[k]);
-    }
+    if ((st = add_nodes(c, g))) return st;
     if (g->n_outputs == 0) return ox_fail(c, NULL, PX_ERR_FORMAT, "the graph has no outputs");
     for (int32_t i = 0; i < g->n_outputs; i++) {
         ox_val *v = lookup(c, g->outputs[i].name);
@@ -544,11 +602,17 @@ static px_status run(ox_ctx *c) {
     return PX_OK;
 }
 
+int ox_known(const ox_val *v) {
+    if (!v || !v->data) return 0;
+    /* graph inputs given with their contents: small integer vectors are
+     * shapes and indices, folded like constants */
+    return !v->is_input || (ox_is_int(v->dt) && ox_numel(v->rank, v->ne) <= 16);
+}
+
 int ox_all_const(ox_ctx *c, const onx_node *n) {
     for (int32_t i = 0; i < n->n_inputs; i++) {
         if (!n->inputs[i][0]) continue;
-        const ox_val *v = lookup(c, n->inputs[i]);
-        if (!v || !v->data || v->is_input) return 0;
+        if (!ox_known(lookup(c, n->inputs[i]))) return 0;
     }
     return 1;
 }

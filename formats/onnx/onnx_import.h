@@ -51,6 +51,7 @@ extern const ox_op ox_ops_nn[];
 extern const ox_op ox_ops_quant[];
 extern const ox_op ox_ops_vision[];
 extern const ox_op ox_ops_attn[];
+extern const ox_op ox_ops_ctrl[];
 
 /* ---- the importer's services ------------------------------------------------ */
 
@@ -126,7 +127,17 @@ int64_t ox_numel(int32_t rank, const int64_t *ne);
 int ox_is_float(px_dtype t);
 int ox_is_int(px_dtype t);
 
-/* 1 when every present input of n is known at import (not a graph input). */
+/* Import subgraph g (an attribute of n) inline: its inputs are bound to
+ * `inputs`, its nodes imported, and its outputs returned. Names defined in
+ * the subgraph stay visible afterwards (ONNX names are unique). Used by If,
+ * Loop and Scan, which are unrolled at import. */
+px_status ox_run_subgraph(ox_ctx *c, const onx_node *n, const onx_graph *g, ox_val *const *inputs, int32_t n_inputs,
+                          ox_val **outputs, int32_t n_outputs);
+
+/* 1 when v's contents are known at import and may be folded: constants,
+ * and graph inputs given with small integer contents (shapes). */
+int ox_known(const ox_val *v);
+/* 1 when every present input of n is ox_known. */
 int ox_all_const(ox_ctx *c, const onx_node *n);
 
 /* Maps the external data file `location` (relative to the model's folder)

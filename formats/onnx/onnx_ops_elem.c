@@ -238,17 +238,20 @@ static px_status imp_unary(ox_ctx *c, const onx_node *n) {
             case PX_OP_RECIPROCAL: a = 1.0 / a; break;
             case PX_OP_NOT: a = a == 0; break;
             case PX_OP_SIGN: a = (a > 0) - (a < 0); break;
+            case PX_OP_RELU: a = a > 0 ? a : 0; break;
             default: ok = 0; break;
             }
             v[i] = a;
         }
-        if (ok && (x->dt != PX_I64 || op == PX_OP_NEG || op == PX_OP_ABS || op == PX_OP_SIGN)) {
+        if (ok && (x->dt != PX_I64 || op == PX_OP_NEG || op == PX_OP_ABS || op == PX_OP_SIGN || op == PX_OP_RELU)) {
             void *o = onx_alloc(ox_arena(c), (size_t)(k ? k : 1) * 8);
             if (!o) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
             if (x->dt == PX_I64) { /* exact for every int64 */
                 int64_t *iv;
                 if ((st = ox_const_i64(c, n, x, "X", &iv, &k))) return st;
-                for (int64_t i = 0; i < k; i++) iv[i] = op == PX_OP_NEG ? -iv[i] : op == PX_OP_ABS ? (iv[i] < 0 ? -iv[i] : iv[i]) : (iv[i] > 0) - (iv[i] < 0);
+                for (int64_t i = 0; i < k; i++)
+                    iv[i] = op == PX_OP_NEG ? -iv[i] : op == PX_OP_ABS ? (iv[i] < 0 ? -iv[i] : iv[i])
+                          : op == PX_OP_RELU ? (iv[i] > 0 ? iv[i] : 0) : (iv[i] > 0) - (iv[i] < 0);
                 memcpy(o, iv, (size_t)k * 8);
             } else if (px_convert(PX_F64, v, x->dt, o, k)) {
                 return ox_fail(c, n, PX_ERR_DTYPE, "cannot convert");

@@ -12,7 +12,7 @@
 
 #define FOLD_MAX 65536
 
-static int known(const ox_val *v) { return v && v->data && !v->is_input; }
+static int known(const ox_val *v) { return ox_known(v); }
 
 static px_status oom(ox_ctx *c, const onx_node *n) { return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory"); }
 
@@ -273,46 +273,6 @@ static px_value slice1(ox_ctx *c, px_value x, int64_t axis, int64_t start, int64
     return ox_node(c, PX_OP_SLICE, &x, 1, a, 4);
 }
 
-static px_status imp_split(ox_ctx *c, const onx_node *n) {
-    ox_val *x;
-    px_status st = need_in(c, n, 0, &x);
-    if (st) return st;
-    int32_t ax = ox_axis(ox_attr_i(n, "axis", 0), x->rank);
-    if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
-    int64_t *sp = NULL, k = 0;
-    if (ox_opset(c) < 13) {
-        const int64_t *a;
-        k = ox_attr_ints(n, "split", &a);
-        sp = (int64_t *)a;
-        if (k < 0) k = 0;
-    } else if (ox_in(c, n, 1) && (st = ox_const_i64(c, n, ox_in(c, n, 1), "split", &sp, &k))) {
-        return st;
-    }
-    int32_t no = n->n_outputs;
-    int64_t sizes[256];
-    if (no > 256) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than 256 outputs");
-    int64_t dim = x->ne[ax];
-    if (k) {
-        if (k != no) return ox_fail(c, n, PX_ERR_INVALID_ARG, "split has %lld entries for %d outputs", (long long)k, no);
-        int64_t sum = 0;
-        for (int32_t i = 0; i < no; i++) sum += sizes[i] = sp[i];
-        if (sum != dim) return ox_fail(c, n, PX_ERR_SHAPE, "split sizes add up to %lld, the axis has %lld", (long long)sum, (long long)dim);
-    } else { /* equal parts; the last one smaller (num_outputs, opset 18) */
-        int64_t part = (dim + no - 1) / no;
-        for (int32_t i = 0; i < no; i++) {
-            int64_t left = dim - part * i;
-            sizes[i] = left < 0 ? 0 : left < part ? left : part;
-        }
-    }
-    px_value xv = ox_ir(c, x);
-    int64_t off = 0;
-    for (int32_t i = 0; i < no; i++) {
-        if ((st = ox_out_ir(c, n, i, slice1(c, xv, ax, off, off + sizes[i])))) return st;
-        off += sizes[i];
-    }
-    return PX_OK;
-}
-
 /* Host slice of a value known at import (shape arithmetic). */
 static px_status slice_known(ox_ctx *c, const onx_node *n, ox_val *x, int64_t k, const int64_t *st_, const int64_t *en,
                              const int64_t *ax, const int64_t *sp) {
@@ -352,6 +312,57 @@ static px_status slice_known(ox_ctx *c, const onx_node *n, ox_val *x, int64_t k,
         memcpy(d + (size_t)i * es, (const uint8_t *)x->data + (size_t)src * es, es);
     }
     return ox_out_const(c, n, 0, x->dt, x->rank, ne, d);
+}
+
+static px_status imp_split(ox_ctx *c, const onx_node *n) {
+    ox_val *x;
+    px_status st = need_in(c, n, 0, &x);
+    if (st) return st;
+    int32_t ax = ox_axis(ox_attr_i(n, "axis", 0), x->rank);
+    if (ax < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis out of range");
+    int64_t *sp = NULL, k = 0;
+    if (ox_opset(c) < 13) {
+        const int64_t *a;
+        k = ox_attr_ints(n, "split", &a);
+        sp = (int64_t *)a;
+        if (k < 0) k = 0;
+    } else if (ox_in(c, n, 1) && (st = ox_const_i64(c, n, ox_in(c, n, 1), "split", &sp, &k))) {
+        return st;
+    }
+    int32_t no = n->n_outputs;
+    int64_t sizes[256];
+    if (no > 256) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than 256 outputs");
+    int64_t dim = x->ne[ax];
+    if (k) {
+        if (k != no) return ox_fail(c, n, PX_ERR_INVALID_ARG, "split has %lld entries for %d outputs", (long long)k, no);
+        int64_t sum = 0;
+        for (int32_t i = 0; i < no; i++) sum += sizes[i] = sp[i];
+        if (sum != dim) return ox_fail(c, n, PX_ERR_SHAPE, "split sizes add up to %lld, the axis has %lld", (long long)sum, (long long)dim);
+    } else { /* equal parts; the last one smaller (num_outputs, opset 18) */
+        int64_t part = (dim + no - 1) / no;
+        for (int32_t i = 0; i < no; i++) {
+            int64_t left = dim - part * i;
+            sizes[i] = left < 0 ? 0 : left < part ? left : part;
+        }
+    }
+    int64_t off = 0;
+    if (known(x) && ox_numel(x->rank, x->ne) <= FOLD_MAX) { /* shape arithmetic */
+        for (int32_t i = 0; i < no; i++) {
+            int64_t s0 = off, e0 = off + sizes[i], a0 = ax;
+            onx_node one = *n;
+            one.n_outputs = 1;
+            one.outputs = &n->outputs[i];
+            if (ox_has_out(n, i) && (st = slice_known(c, &one, x, 1, &s0, &e0, &a0, NULL))) return st;
+            off += sizes[i];
+        }
+        return PX_OK;
+    }
+    px_value xv = ox_ir(c, x);
+    for (int32_t i = 0; i < no; i++) {
+        if ((st = ox_out_ir(c, n, i, slice1(c, xv, ax, off, off + sizes[i])))) return st;
+        off += sizes[i];
+    }
+    return PX_OK;
 }
 
 static px_status imp_slice(ox_ctx *c, const onx_node *n) {
