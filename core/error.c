@@ -17,7 +17,10 @@ const char *px_last_error(void) { return px_error_buf; }
 void px_clear_error(void) { px_error_buf[0] = 0; }
 
 px_status px_set_errorv(px_status status, const char *fmt, va_list ap) {
-    vsnprintf(px_error_buf, sizeof px_error_buf, fmt, ap);
+    /* formatted aside first: the arguments may include px_last_error() */
+    char msg[PX_ERROR_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    memcpy(px_error_buf, msg, sizeof px_error_buf);
     return status;
 }
 

@@ -194,7 +194,7 @@ static px_status nd_tuple(const px_value_rec *idx, int64_t *q) {
 
 static px_status infer_gather_nd(const ix_in *in, const px_attr *attrs, int32_t n_attrs, px_dtype *odt, px_shape *out) {
     const px_shape *d = &in->v[0]->shape, *s = &in->v[1]->shape;
-    int64_t q, b = px_attr_int(attrs, n_attrs, "batch_dims", 0);
+    int64_t q = 0, b = px_attr_int(attrs, n_attrs, "batch_dims", 0);
     px_status st = nd_tuple(in->v[1], &q);
     if (st) return st;
     if (!is_plain(in->v[0]->dtype)) return bad_dtype("data", in->v[0]->dtype, "a plain dtype");
@@ -218,7 +218,7 @@ static px_status infer_gather_nd(const ix_in *in, const px_attr *attrs, int32_t 
 static px_status infer_scatter_nd(const ix_in *in, const px_attr *attrs, int32_t n_attrs, px_dtype *odt, px_shape *out) {
     const px_value_rec *data = in->v[0], *upd = in->v[2];
     const px_shape *d = &data->shape, *s = &in->v[1]->shape, *u = &upd->shape;
-    int64_t q;
+    int64_t q = 0;
     px_status st = nd_tuple(in->v[1], &q);
     if (st) return st;
     if (q > d->rank) FAIL(PX_ERR_SHAPE, "tuples of %lld indices exceed data's rank %d", (long long)q, d->rank);

@@ -43,7 +43,7 @@ int oracle_nn(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in
               char *msg, size_t msg_cap);
 /* The ops appended for the ONNX importer: oracle_index.c (EXPAND..TOPK) and
  * oracle_vision.c (CONV..LRN). They return ORACLE_NOT_MINE for other ops. */
-#define ORACLE_NOT_MINE 1
+#define ORACLE_NOT_MINE 2 /* distinct from 1, "the kernel must fail" */
 int oracle_index(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
                  char *msg, size_t msg_cap);
 int oracle_vision(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
