@@ -262,7 +262,135 @@ static px_status imp_rotary(ox_ctx *c, const onx_node *n) {
     return ox_out_ir(c, n, 0, out);
 }
 
+
+/* x [B, T, H*w] -> [B, H, T, w] (w from the shape) */
+static px_value per_head(ox_ctx *c, px_value x, int64_t H) {
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    int64_t s4[4] = {ne[0], ne[1], H, ne[2] / H}, p[4] = {0, 2, 1, 3};
+    return ox_permute(c, ox_reshape(c, x, 4, s4), 4, p);
+}
+
+/* [B, H, T, w] at step t -> [B, H, w] */
+static px_value step(ox_ctx *c, px_value x, int64_t t) {
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    int64_t s = t, e = t + 1, ax = 2, one = 1;
+    px_attr a[] = {PX_ATTR_INTS("starts", &s, 1), PX_ATTR_INTS("ends", &e, 1), PX_ATTR_INTS("axes", &ax, 1),
+                   PX_ATTR_INTS("steps", &one, 1)};
+    int64_t o[3] = {ne[0], ne[1], ne[3]};
+    return ox_reshape(c, ox_node(c, PX_OP_SLICE, &x, 1, a, 4), 3, o);
+}
+
+static px_value with_dims(ox_ctx *c, px_value x, int64_t a, int64_t b) {
+    px_dtype dt;
+    int32_t r;
+    int64_t ne[PX_MAX_DIMS];
+    ox_dt_shape(c, x, &dt, &r, ne);
+    int64_t s4[4] = {ne[0], ne[1], a, b};
+    return ox_reshape(c, x, 4, s4);
+}
+
+/* LinearAttention (opset 27): the recurrence of the spec, unrolled over T:
+ *  linear      S = S + k v^T
+ *  gated       S = exp(g) S + k v^T
+ *  delta       S = S + k (beta (v - S^T k))^T
+ *  gated_delta S' = exp(g) S; S = S' + k (beta (v - S'^T k))^T
+ *  o_t = scale q_t^T S (each kv state serves q_num_heads/kv_num_heads heads) */
+static px_status imp_linear_attention(ox_ctx *c, const onx_node *n) {
+    ox_val *qv = ox_in(c, n, 0), *kv = ox_in(c, n, 1), *vv = ox_in(c, n, 2);
+    if (!qv || !kv || !vv || qv->rank != 3 || kv->rank != 3 || vv->rank != 3)
+        return ox_fail(c, n, PX_ERR_SHAPE, "query, key and value must be [B, T, H*D]");
+    int64_t Hq = ox_attr_i(n, "q_num_heads", 0), Hk = ox_attr_i(n, "kv_num_heads", 0);
+    if (Hq <= 0 || Hk <= 0 || Hq % Hk || qv->ne[2] % Hq || kv->ne[2] % Hk || vv->ne[2] % Hk)
+        return ox_fail(c, n, PX_ERR_INVALID_ARG, "q_num_heads must be a multiple of kv_num_heads and divide the hidden sizes");
+    const char *rule = ox_attr_s(c, n, "update_rule", "gated_delta"); /* the spec's default */
+    int gated = !strcmp(rule, "gated") || !strcmp(rule, "gated_delta"), delta = !strcmp(rule, "delta") || !strcmp(rule, "gated_delta");
+    if (!gated && !delta && strcmp(rule, "linear")) return ox_fail(c, n, PX_ERR_INVALID_ARG, "unknown update_rule '%s'", rule);
+    int64_t B = qv->ne[0], T = qv->ne[1], dk = kv->ne[2] / Hk, dv = vv->ne[2] / Hk, g = Hq / Hk;
+    if (T > 4096) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than 4096 steps (the recurrence is unrolled when the model is loaded)");
+    double scale = ox_attr_f(n, "scale", 1.0 / sqrt((double)dk));
+    px_dtype dt = qv->dt, f = PX_F32;
+    px_value q = ox_cast(c, per_head(c, ox_ir(c, qv), Hq), f), k = ox_cast(c, per_head(c, ox_ir(c, kv), Hk), f);
+    px_value v = ox_cast(c, per_head(c, ox_ir(c, vv), Hk), f);
+    px_value decay = PX_NONE, beta = PX_NONE;
+    ox_val *pv = ox_in(c, n, 3), *dv_ = ox_in(c, n, 4), *bv = ox_in(c, n, 5);
+    if (gated) {
+        if (!dv_) return ox_fail(c, n, PX_ERR_INVALID_ARG, "update_rule %s needs decay", rule);
+        int64_t w = dv_->ne[2] / Hk; /* dk per element, or 1 per head */
+        decay = ox_cast(c, per_head(c, ox_ir(c, dv_), Hk), f);
+        (void)w;
+    }
+    if (delta) {
+        if (!bv) return ox_fail(c, n, PX_ERR_INVALID_ARG, "update_rule %s needs beta", rule);
+        int64_t bh = bv->ne[2] == 1 ? 1 : Hk;
+        beta = ox_cast(c, per_head(c, ox_ir(c, bv), bh), f);
+    }
+    px_value S;
+    if (pv) {
+        S = ox_cast(c, ox_ir(c, pv), f);
+    } else {
+        int64_t sne[4] = {B, Hk, dk, dv};
+        float *z = onx_alloc(ox_arena(c), (size_t)(B * Hk * dk * dv) * sizeof(float) + 4);
+        if (!z) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+        S = ox_constant(c, PX_F32, 4, sne, z);
+    }
+    px_value *outs = onx_alloc(ox_arena(c), (size_t)(T ? T : 1) * sizeof *outs);
+    if (!outs) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+    px_attr tb[] = {PX_ATTR_I("trans_b", 0)};
+    for (int64_t t = 0; t < T; t++) {
+        px_value kc = with_dims(c, step(c, k, t), dk, 1); /* [B, Hk, dk, 1] */
+        px_value vr = with_dims(c, step(c, v, t), 1, dv); /* [B, Hk, 1, dv] */
+        if (gated) {
+            px_value gt = step(c, decay, t); /* [B, Hk, dk] or [B, Hk, 1] */
+            px_dtype gd;
+            int32_t gr;
+            int64_t gn[PX_MAX_DIMS];
+            ox_dt_shape(c, gt, &gd, &gr, gn);
+            S = ox_binary(c, PX_OP_MUL, S, with_dims(c, ox_unary(c, PX_OP_EXP, gt), gn[2], 1));
+        }
+        px_value w = vr;
+        if (delta) {
+            int64_t perm[4] = {0, 1, 3, 2};
+            px_value in[2] = {ox_permute(c, S, 4, perm), kc};
+            px_value ret = with_dims(c, ox_reshape(c, ox_node(c, PX_OP_MATMUL, in, 2, tb, 1), 3, (int64_t[]){B, Hk, dv}), 1, dv);
+            px_value bt = with_dims(c, step(c, beta, t), 1, 1);
+            w = ox_binary(c, PX_OP_MUL, bt, ox_binary(c, PX_OP_SUB, vr, ret));
+        }
+        px_value in[2] = {kc, w};
+        S = ox_binary(c, PX_OP_ADD, S, ox_node(c, PX_OP_MATMUL, in, 2, tb, 1));
+        /* output: q heads h use state h / g */
+        px_value Sq = S;
+        if (g > 1) {
+            int64_t s5[5] = {B, Hk, 1, dk, dv}, e5[5] = {B, Hk, g, dk, dv}, s4[4] = {B, Hq, dk, dv};
+            px_value tt = ox_reshape(c, S, 5, s5);
+            px_attr ea[] = {PX_ATTR_INTS("shape", e5, 5)};
+            Sq = ox_reshape(c, ox_node(c, PX_OP_EXPAND, &tt, 1, ea, 1), 4, s4);
+        }
+        px_value qr = with_dims(c, step(c, q, t), 1, dk); /* [B, Hq, 1, dk] */
+        px_value in2[2] = {qr, Sq};
+        outs[t] = ox_scale(c, ox_node(c, PX_OP_MATMUL, in2, 2, tb, 1), scale, 0); /* [B, Hq, 1, dv] */
+    }
+    px_value y;
+    if (T == 1) {
+        y = outs[0];
+    } else {
+        px_attr a[] = {PX_ATTR_I("axis", 2)};
+        y = ox_node(c, PX_OP_CONCAT, outs, (int32_t)T, a, 1); /* [B, Hq, T, dv] */
+    }
+    int64_t p[4] = {0, 2, 1, 3}, s3[3] = {B, T, Hq * dv};
+    y = ox_cast(c, ox_reshape(c, ox_permute(c, y, 4, p), 3, s3), dt);
+    px_status st = ox_out_ir(c, n, 0, y);
+    if (st) return st;
+    return ox_out_ir(c, n, 1, ox_cast(c, S, pv ? pv->dt : dt));
+}
+
 const ox_op ox_ops_attn[] = {
+    {"LinearAttention", imp_linear_attention},
     {"Attention", imp_attention},
     {"RotaryEmbedding", imp_rotary},
     {NULL, NULL},
