@@ -389,7 +389,88 @@ static px_status imp_linear_attention(ox_ctx *c, const onx_node *n) {
     return ox_out_ir(c, n, 1, ox_cast(c, S, pv ? pv->dt : dt));
 }
 
+
+/* CausalConvWithState (opset 27): seq = concat(past_state or zeros, input)
+ * along the length; y[b,c,t] = act(bias[c] + sum_k w[c,0,k] seq[b,c,t+k]);
+ * present_state = the last K-1 positions of seq. As K shifted slices
+ * (K is a short kernel, 2 to 4 in the models that use the op). */
+static px_status imp_causal_conv(ox_ctx *c, const onx_node *n) {
+    ox_val *xv = ox_in(c, n, 0), *wv = ox_in(c, n, 1), *pv = ox_in(c, n, 3);
+    if (!xv || !wv || xv->rank != 3 || wv->rank != 3 || wv->ne[0] != xv->ne[1] || wv->ne[1] != 1)
+        return ox_fail(c, n, PX_ERR_SHAPE, "input must be [B, C, L] and weight [C, 1, K]");
+    int64_t B = xv->ne[0], C = xv->ne[1], L = xv->ne[2], K = wv->ne[2];
+    if (K < 1 || K > 64) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "kernel size %lld is not in 1..64", (long long)K);
+    const char *act = ox_attr_s(c, n, "activation", "none");
+    int silu = !strcmp(act, "silu") || !strcmp(act, "swish");
+    if (!silu && strcmp(act, "none")) return ox_fail(c, n, PX_ERR_INVALID_ARG, "unknown activation '%s'", act);
+    px_dtype dt = xv->dt, wk = dt == PX_F64 ? PX_F64 : PX_F32; /* half types accumulate in F32 */
+    px_value x = ox_cast(c, ox_ir(c, xv), wk), seq = x;
+    if (K > 1) {
+        px_value past;
+        if (pv) {
+            past = ox_cast(c, ox_ir(c, pv), wk);
+        } else {
+            int64_t pne[3] = {B, C, K - 1};
+            uint8_t *z = onx_alloc(ox_arena(c), (size_t)(B * C * (K - 1)) * 8 + 8);
+            if (!z) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+            past = ox_constant(c, wk, 3, pne, z);
+        }
+        px_attr a[] = {PX_ATTR_I("axis", 2)};
+        px_value in[2] = {past, x};
+        seq = ox_node(c, PX_OP_CONCAT, in, 2, a, 1);
+    }
+    px_value w = ox_cast(c, ox_ir(c, wv), wk), y = PX_NONE;
+    int64_t one = 1, ax2 = 2, cs[2] = {C, 1};
+    for (int64_t k = 0; k < K; k++) {
+        int64_t s = k, e = k + L, s1 = k + 1;
+        px_attr sa[] = {PX_ATTR_INTS("starts", &s, 1), PX_ATTR_INTS("ends", &e, 1), PX_ATTR_INTS("axes", &ax2, 1),
+                        PX_ATTR_INTS("steps", &one, 1)};
+        px_attr wa[] = {PX_ATTR_INTS("starts", &s, 1), PX_ATTR_INTS("ends", &s1, 1), PX_ATTR_INTS("axes", &ax2, 1),
+                        PX_ATTR_INTS("steps", &one, 1)};
+        px_value term = ox_binary(c, PX_OP_MUL, ox_node(c, PX_OP_SLICE, &seq, 1, sa, 4),
+                                  ox_reshape(c, ox_node(c, PX_OP_SLICE, &w, 1, wa, 4), 2, cs));
+        y = y == PX_NONE ? term : ox_binary(c, PX_OP_ADD, y, term);
+    }
+    if (ox_in(c, n, 2)) y = ox_binary(c, PX_OP_ADD, y, ox_reshape(c, ox_cast(c, ox_in_ir(c, n, 2), wk), 2, cs));
+    if (silu) y = ox_unary(c, PX_OP_SILU, y);
+    px_status st = ox_out_ir(c, n, 0, ox_cast(c, y, dt));
+    if (st || !ox_has_out(n, 1)) return st;
+    int64_t total = L + K - 1, s = total - (K - 1);
+    px_attr pa[] = {PX_ATTR_INTS("starts", &s, 1), PX_ATTR_INTS("ends", &total, 1), PX_ATTR_INTS("axes", &ax2, 1),
+                    PX_ATTR_INTS("steps", &one, 1)};
+    return ox_out_ir(c, n, 1, ox_cast(c, ox_node(c, PX_OP_SLICE, &seq, 1, pa, 4), dt));
+}
+
+/* TensorScatter (opset 24): writes update [B, ..., S, ...] into the cache
+ * [B, ..., M, ...] along axis (default -2) from write_indices[b] (0 when
+ * absent), wrapping around M in circular mode. */
+static px_status imp_tensor_scatter(ox_ctx *c, const onx_node *n) {
+    ox_val *cv = ox_in(c, n, 0), *uv = ox_in(c, n, 1), *iv = ox_in(c, n, 2);
+    if (!cv || !uv || cv->rank != uv->rank || cv->rank < 2) return ox_fail(c, n, PX_ERR_SHAPE, "past_cache and update must have one rank >= 2");
+    int32_t r = cv->rank, ax = ox_axis(ox_attr_i(n, "axis", -2), r);
+    if (ax <= 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "axis must be a non-batch axis");
+    const char *mode = ox_attr_s(c, n, "mode", "linear");
+    int circular = !strcmp(mode, "circular");
+    if (!circular && strcmp(mode, "linear")) return ox_fail(c, n, PX_ERR_INVALID_ARG, "unknown mode '%s'", mode);
+    int64_t B = cv->ne[0], S = uv->ne[ax], M = cv->ne[ax];
+    int64_t an[PX_MAX_DIMS], bn[PX_MAX_DIMS];
+    for (int32_t d = 0; d < r; d++) an[d] = d == ax ? S : 1, bn[d] = d == 0 ? B : 1;
+    px_value pos = ox_reshape(c, px_graph_arange(ox_graph(c), px_dim_c(S), 0, 1, PX_I64, NULL), r, an);
+    if (iv) pos = ox_binary(c, PX_OP_ADD, pos, ox_reshape(c, ox_cast(c, ox_ir(c, iv), PX_I64), r, bn));
+    if (circular) {
+        px_value in[2] = {pos, ox_scalar(c, PX_I64, (double)M)};
+        px_attr a[] = {PX_ATTR_I("fmod", 0)};
+        pos = ox_node(c, PX_OP_MOD, in, 2, a, 1);
+    }
+    px_attr ea[] = {PX_ATTR_INTS("shape", uv->ne, r)};
+    pos = ox_node(c, PX_OP_EXPAND, &pos, 1, ea, 1);
+    px_value in[3] = {ox_ir(c, cv), pos, ox_ir(c, uv)};
+    px_attr a[] = {PX_ATTR_I("axis", ax), PX_ATTR_I("reduction", 0)};
+    return ox_out_ir(c, n, 0, ox_node(c, PX_OP_SCATTER_ELEMENTS, in, 3, a, 2));
+}
+
 const ox_op ox_ops_attn[] = {
+    {"CausalConvWithState", imp_causal_conv}, {"TensorScatter", imp_tensor_scatter},
     {"LinearAttention", imp_linear_attention},
     {"Attention", imp_attention},
     {"RotaryEmbedding", imp_rotary},
