@@ -61,5 +61,9 @@ int px_cmd_synth(int argc, char **argv);
 int px_cmd_bench(int argc, char **argv);
 int px_cmd_quantize(int argc, char **argv);
 int px_cmd_onnx_run(int argc, char **argv);
+/* plexus info for an ONNX model (cmd_info_onnx.c); options are build options
+ * (shape.NAME / dim.PARAM). */
+int px_info_onnx(px_context *ctx, px_model *m, const char *path, int json, const char *const *keys,
+                 const char *const *vals, int32_t n_opts);
 
 #endif

@@ -190,7 +190,22 @@ int px_cmd_info(int argc, char **argv) {
     in.cache_type = PX_F16;
     const char *hf = NULL, *hf_file = NULL;
     in.batch = 512;
+    const char *okeys[64], *ovals[64]; /* ONNX: --shape NAME=DIMS, --dim PARAM=N */
+    char kbuf[64][300];
+    int32_t n_opts = 0;
     for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--shape") == 0 || strcmp(argv[i], "--dim") == 0) && i + 1 < argc) {
+            const char *spec = argv[i + 1], *eq = strchr(spec, '=');
+            if (!eq || eq == spec || n_opts >= 64 || eq - spec > 250) {
+                fprintf(stderr, "plexus info: %s wants NAME=VALUE, got '%s'\n", argv[i], spec);
+                return 2;
+            }
+            snprintf(kbuf[n_opts], sizeof kbuf[n_opts], "%s%.*s", argv[i][2] == 's' ? "shape." : "dim.", (int)(eq - spec), spec);
+            okeys[n_opts] = kbuf[n_opts];
+            ovals[n_opts++] = eq + 1;
+            i++;
+            continue;
+        }
         if ((strcmp(argv[i], "-m") == 0 || strcmp(argv[i], "--model") == 0) && i + 1 < argc) {
             path = argv[++i];
             continue;
@@ -243,7 +258,8 @@ int px_cmd_info(int argc, char **argv) {
     }
     if ((!path && !hf) || (hf_file && !hf)) {
         fprintf(stderr, "usage: plexus info (-m FILE | -hf OWNER/REPO[/FILE.gguf|:QUANT] [--hf-file FILE.gguf])\n"
-                        "                   [-c CTX] [-b BATCH] [--cache-type f16|q8_0|f32] [--json]\n");
+                        "                   [-c CTX] [-b BATCH] [--cache-type f16|q8_0|f32] [--json]\n"
+                        "       ONNX models: [--shape INPUT=1,3,224,224] [--dim PARAM=N] for inputs without fixed sizes\n");
         return 2;
     }
     char *dl = NULL;
@@ -261,6 +277,13 @@ int px_cmd_info(int argc, char **argv) {
         fprintf(stderr, "plexus: %s\n", px_last_error());
         px_context_destroy(ctx);
         return 1;
+    }
+    if (strcmp(px_model_format(m), "onnx") == 0) {
+        int rc = px_info_onnx(ctx, m, path, c.json, okeys, ovals, n_opts);
+        px_model_close(m);
+        px_context_destroy(ctx);
+        free(dl);
+        return rc;
     }
     int ok = collect(m, path, &in);
     if (!ok) fprintf(stderr, "plexus: %s\n", px_last_error());
