@@ -164,6 +164,7 @@ px_value ox_ir(ox_ctx *c, ox_val *v) {
     if (!v) return PX_NONE;
     if (v->v != PX_NONE) return v->v;
     px_shape s = px_shape_make(v->rank, v->ne);
+    if (v->is_input) return v->v = px_graph_input(c->g, v->name, v->dt, &s);
     size_t nb = (size_t)ox_numel(v->rank, v->ne) * onx_px_size(v->dt);
     char nm[48];
     snprintf(nm, sizeof nm, "onnx_const_%d", c->n_const++);
@@ -253,6 +254,8 @@ px_status ox_out_const(ox_ctx *c, const onx_node *n, int i, px_dtype dt, int32_t
 px_status ox_out_alias(ox_ctx *c, const onx_node *n, int i, ox_val *src) {
     if (!ox_has_out(n, i)) return PX_OK;
     if (!src) return ox_fail(c, n, PX_ERR_INVALID_ARG, "input is missing");
+    if (src->is_input && ox_ir(c, src) == PX_NONE) /* one IR input, however many names */
+        return ox_fail(c, n, px_graph_status(c->g), "%s", px_graph_error_message(c->g));
     ox_val *o = new_out(c, n, i);
     if (!o) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
     const char *nm = o->name;
@@ -409,9 +412,7 @@ static px_status setup_input(ox_ctx *c, const onx_value_info *vi, ox_val *v) {
             v->ne[d] = x;
         }
     }
-    px_shape s = px_shape_make(v->rank, v->ne);
-    v->v = px_graph_input(c->g, vi->name, v->dt, &s);
-    return v->v == PX_NONE ? ox_fail(c, NULL, px_graph_status(c->g), "%s", px_graph_error_message(c->g)) : PX_OK;
+    return PX_OK; /* the IR input is made on first use (ox_ir): unused inputs need no data */
 }
 
 /* ---- op table ------------------------------------------------------------------------ */
@@ -554,6 +555,7 @@ px_status ox_run_subgraph(ox_ctx *c, const onx_node *n, const onx_graph *g, ox_v
         ox_val *v = define(c, g->inputs[i].name);
         if (!v) st = ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
         else if (inputs[i]) {
+            if (inputs[i]->is_input) ox_ir(c, inputs[i]);
             const char *nm = v->name;
             *v = *inputs[i];
             v->name = nm;
@@ -569,6 +571,13 @@ px_status ox_run_subgraph(ox_ctx *c, const onx_node *n, const onx_graph *g, ox_v
     return st;
 }
 
+static int produced_by_node(const onx_graph *g, const char *name) {
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        for (int32_t k = 0; k < g->nodes[i].n_outputs; k++)
+            if (!strcmp(g->nodes[i].outputs[k], name)) return 1;
+    return 0;
+}
+
 static px_status run(ox_ctx *c) {
     const onx_graph *g = c->m->graph;
     px_status st;
@@ -579,6 +588,7 @@ static px_status run(ox_ctx *c) {
         /* IR 3 models list initializers among the inputs: the initializer is
          * the value unless the caller gives this input. */
         if (known && !opt(c, "input.", vi->name) && !opt(c, "shape.", vi->name)) continue;
+        if (produced_by_node(g, vi->name)) continue; /* listed as an input but computed (light models) */
         ox_val *v = define(c, vi->name);
         if (!v) return ox_fail(c, NULL, PX_ERR_NO_MEMORY, "out of memory");
         if ((st = setup_input(c, vi, v))) return st;

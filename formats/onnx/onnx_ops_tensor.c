@@ -22,7 +22,7 @@ static px_status out_view(ox_ctx *c, const onx_node *n, int i, ox_val *x, int32_
         return ox_fail(c, n, PX_ERR_SHAPE, "cannot view %lld elements as %lld", (long long)ox_numel(x->rank, x->ne),
                        (long long)ox_numel(rank, ne));
     if (rank > PX_MAX_DIMS) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "rank %d is above %d", rank, PX_MAX_DIMS);
-    if (known(x)) {
+    if (known(x) && !x->is_input) { /* a constant seen with another shape */
         px_status st = ox_out_alias(c, n, i, x);
         if (st || !ox_has_out(n, i)) return st;
         ox_val *o = ox_find(c, n->outputs[i]);
