@@ -361,7 +361,143 @@ static px_status imp_lrn(ox_ctx *c, const onx_node *n) {
     return ox_out_ir(c, n, 0, ox_node(c, PX_OP_LRN, &x, 1, a, 4));
 }
 
+
+/* ---- AffineGrid, MaxUnpool, ConvInteger, QLinearConv ------------------------------------------ */
+
+/* AffineGrid (opset 20): grid[n, (d,) h, w] = theta[n] @ (x, y, (z,) 1), the
+ * normalised coordinates of each output position (x along W). */
+static px_status imp_affine_grid(ox_ctx *c, const onx_node *n) {
+    ox_val *th = ox_in(c, n, 0);
+    int64_t *sz, k;
+    px_status st;
+    if (!th) return ox_fail(c, n, PX_ERR_INVALID_ARG, "theta is required");
+    if ((st = ox_const_i64(c, n, ox_in(c, n, 1), "size", &sz, &k))) return st;
+    if (k != 4 && k != 5) return ox_fail(c, n, PX_ERR_SHAPE, "size must be [N, C, H, W] or [N, C, D, H, W]");
+    int nd = (int)k - 2; /* spatial dims: 2 or 3 */
+    int align = (int)ox_attr_i(n, "align_corners", 0);
+    int64_t N = sz[0], dims[3], cnt = 1;
+    for (int i = 0; i < nd; i++) cnt *= dims[i] = sz[2 + i];
+    if (cnt <= 0 || cnt > (1 << 24)) return ox_fail(c, n, PX_ERR_RANGE, "grid of %lld points", (long long)cnt);
+    float *base = onx_alloc(ox_arena(c), (size_t)cnt * (size_t)(nd + 1) * sizeof(float));
+    if (!base) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+    for (int64_t p = 0; p < cnt; p++) {
+        int64_t rem = p;
+        float *row = base + p * (nd + 1);
+        for (int i = nd - 1; i >= 0; i--) { /* i = nd-1 is W: coordinate 0 (x) */
+            int64_t idx = rem % dims[i], len = dims[i];
+            rem /= dims[i];
+            double v = align ? (len > 1 ? -1.0 + 2.0 * (double)idx / (double)(len - 1) : 0.0)
+                             : (2.0 * (double)idx + 1.0) / (double)len - 1.0;
+            row[nd - 1 - i] = (float)v;
+        }
+        row[nd] = 1.0f;
+    }
+    int64_t bne[3] = {1, cnt, nd + 1};
+    px_value in[2] = {ox_cast(c, ox_constant(c, PX_F32, 3, bne, base), th->dt), ox_ir(c, th)};
+    px_attr tb[] = {PX_ATTR_I("trans_b", 1)};
+    px_value g = ox_node(c, PX_OP_MATMUL, in, 2, tb, 1); /* [N, cnt, nd] */
+    int64_t one[5];
+    one[0] = N;
+    for (int i = 0; i < nd; i++) one[1 + i] = dims[i];
+    one[1 + nd] = nd;
+    return ox_out_ir(c, n, 0, ox_reshape(c, g, nd + 2, one));
+}
+
+static px_status imp_max_unpool(ox_ctx *c, const onx_node *n) {
+    ox_val *x = ox_in(c, n, 0), *iv = ox_in(c, n, 1);
+    if (!x || !iv) return ox_fail(c, n, PX_ERR_INVALID_ARG, "X and I are required");
+    win w;
+    px_status st = window(c, n, x, NULL, &w);
+    if (st) return st;
+    /* scattered into the inferred shape, then padded at the end to
+     * output_shape when one is given (as the ONNX reference does) */
+    int64_t on[PX_MAX_DIMS], want[PX_MAX_DIMS];
+    on[0] = x->ne[0];
+    on[1] = x->ne[1];
+    for (int32_t i = 0; i < w.n; i++) on[2 + i] = (x->ne[2 + i] - 1) * w.s[i] + w.k[i] - w.pads[i] - w.pads[w.n + i];
+    memcpy(want, on, sizeof want);
+    if (ox_in(c, n, 2)) {
+        int64_t *os, k;
+        if ((st = ox_const_i64(c, n, ox_in(c, n, 2), "output_shape", &os, &k))) return st;
+        if (k != x->rank) return ox_fail(c, n, PX_ERR_SHAPE, "output_shape must have rank %d", x->rank);
+        for (int32_t d = 0; d < x->rank; d++)
+            if ((want[d] = os[d]) < on[d]) return ox_fail(c, n, PX_ERR_SHAPE, "output_shape is smaller than the unpooled shape");
+    }
+    int64_t total = ox_numel(x->rank, on), cnt = ox_numel(x->rank, x->ne);
+    uint8_t *z = onx_alloc(ox_arena(c), (size_t)(total > 0 ? total : 1) * 8);
+    if (!z) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+    px_value in[3] = {ox_constant(c, x->dt, 1, &total, z), ox_reshape(c, ox_ir(c, iv), 1, &cnt),
+                      ox_reshape(c, ox_ir(c, x), 1, &cnt)};
+    px_attr a[] = {PX_ATTR_I("axis", 0), PX_ATTR_I("reduction", 0)};
+    px_value y = ox_reshape(c, ox_node(c, PX_OP_SCATTER_ELEMENTS, in, 3, a, 2), x->rank, on);
+    int64_t pads[2 * PX_MAX_DIMS] = {0};
+    int grow = 0;
+    for (int32_t d = 0; d < x->rank; d++) grow |= (pads[x->rank + d] = want[d] - on[d]) != 0;
+    return ox_out_ir(c, n, 0, grow ? pad(c, y, pads, x->rank, 0, 0) : y);
+}
+
+/* x - zero_point in F64; a per-channel zero point [M] is shaped [M, 1, ...]. */
+static px_value q_centered(ox_ctx *c, px_value x, px_value zp, int32_t rank) {
+    x = ox_cast(c, x, PX_F64);
+    if (zp == PX_NONE) return x;
+    px_dtype dz;
+    int32_t rz;
+    int64_t nz[PX_MAX_DIMS];
+    ox_dt_shape(c, zp, &dz, &rz, nz);
+    zp = ox_cast(c, zp, PX_F64);
+    if (rz == 1 && nz[0] > 1) {
+        int64_t s[PX_MAX_DIMS];
+        s[0] = nz[0];
+        for (int32_t d = 1; d < rank; d++) s[d] = 1;
+        zp = ox_reshape(c, zp, rank, s);
+    }
+    return ox_binary(c, PX_OP_SUB, x, zp);
+}
+
+/* ConvInteger (x, w, x_zero_point, w_zero_point) and QLinearConv (x, x_scale,
+ * x_zp, w, w_scale, w_zp, y_scale, y_zp, B): the integer convolution in F64
+ * (exact for sums below 2^53), then requantized for QLinearConv. */
+static px_status imp_conv_integer(ox_ctx *c, const onx_node *n) {
+    int q = !strcmp(n->op_type, "QLinearConv");
+    ox_val *x = ox_in(c, n, 0), *wt = ox_in(c, n, q ? 3 : 1);
+    if (!x || !wt || wt->rank != x->rank) return ox_fail(c, n, PX_ERR_INVALID_ARG, "x and w of one rank are required");
+    win w;
+    px_status st = window(c, n, x, wt->ne + 2, &w);
+    if (st) return st;
+    px_attr a[6];
+    int32_t na = win_attrs(&w, a, 0);
+    a[na++] = (px_attr)PX_ATTR_I("group", ox_attr_i(n, "group", 1));
+    px_value xc = q_centered(c, ox_ir(c, x), ox_in_ir(c, n, 2), 1);
+    /* a per-output-channel w zero point [M] is shaped [M, 1, ...] against w */
+    px_value wc = q_centered(c, ox_ir(c, wt), ox_in_ir(c, n, q ? 5 : 3), wt->rank);
+    px_value in[3] = {xc, wc, q && ox_in(c, n, 8) ? ox_cast(c, ox_in_ir(c, n, 8), PX_F64) : PX_NONE};
+    px_value y = ox_node(c, PX_OP_CONV, in, 3, a, na);
+    if (!q) return ox_out_ir(c, n, 0, ox_cast(c, y, PX_I32));
+    /* y * (x_scale * w_scale) / y_scale, rounded half to even, + y_zp, saturated */
+    px_value ws = ox_cast(c, ox_in_ir(c, n, 4), PX_F64);
+    px_dtype dw;
+    int32_t rw;
+    int64_t nw[PX_MAX_DIMS], cs[PX_MAX_DIMS];
+    ox_dt_shape(c, ws, &dw, &rw, nw);
+    if (rw == 1 && nw[0] > 1) {
+        cs[0] = nw[0];
+        for (int32_t d = 1; d < x->rank - 1; d++) cs[d] = 1;
+        ws = ox_reshape(c, ws, x->rank - 1, cs);
+    }
+    px_value sc = ox_binary(c, PX_OP_MUL, ox_cast(c, ox_in_ir(c, n, 1), PX_F64), ws);
+    y = ox_binary(c, PX_OP_DIV, ox_binary(c, PX_OP_MUL, y, sc), ox_cast(c, ox_in_ir(c, n, 6), PX_F64));
+    y = ox_unary(c, PX_OP_ROUND, y);
+    ox_val *yz = ox_in(c, n, 7);
+    if (yz) y = ox_binary(c, PX_OP_ADD, y, ox_cast(c, ox_ir(c, yz), PX_F64));
+    px_dtype odt = yz ? yz->dt : x->dt;
+    double lo = odt == PX_I8 ? -128 : 0, hi = odt == PX_I8 ? 127 : 255;
+    y = ox_binary(c, PX_OP_MIN, ox_binary(c, PX_OP_MAX, y, ox_scalar(c, PX_F64, lo)), ox_scalar(c, PX_F64, hi));
+    return ox_out_ir(c, n, 0, ox_cast(c, y, odt));
+}
+
 const ox_op ox_ops_vision[] = {
+    {"AffineGrid", imp_affine_grid}, {"MaxUnpool", imp_max_unpool}, {"ConvInteger", imp_conv_integer},
+    {"QLinearConv", imp_conv_integer},
     {"Conv", imp_conv}, {"ConvTranspose", imp_conv_transpose}, {"MaxPool", imp_pool}, {"AveragePool", imp_pool},
     {"LpPool", imp_pool}, {"GlobalAveragePool", imp_global_pool}, {"GlobalMaxPool", imp_global_pool},
     {"GlobalLpPool", imp_global_pool}, {"Pad", imp_pad}, {"CenterCropPad", imp_center_crop_pad},
