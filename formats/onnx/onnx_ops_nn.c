@@ -251,7 +251,6 @@ static px_value per_channel(ox_ctx *c, px_value p, int32_t r, int64_t C) {
 }
 
 static px_status imp_batch_norm(ox_ctx *c, const onx_node *n) {
-    if (ox_attr_i(n, "training_mode", 0)) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "training_mode is not supported");
     px_value x = ox_in_ir(c, n, 0);
     px_dtype dt;
     int32_t r;
@@ -263,6 +262,23 @@ static px_status imp_batch_norm(ox_ctx *c, const onx_node *n) {
     px_value b = per_channel(c, ox_cast(c, ox_in_ir(c, n, 2), dt), r, ne[1]);
     px_value mean = per_channel(c, ox_cast(c, ox_in_ir(c, n, 3), dt), r, ne[1]);
     px_value var = per_channel(c, ox_cast(c, ox_in_ir(c, n, 4), dt), r, ne[1]);
+    if (ox_attr_i(n, "training_mode", 0)) { /* batch statistics; running ones updated with momentum */
+        int64_t axes[PX_MAX_DIMS], na = 0, C = ne[1];
+        for (int32_t d = 0; d < r; d++)
+            if (d != 1) axes[na++] = d;
+        px_attr ra[] = {PX_ATTR_INTS("axes", axes, (int32_t)na), PX_ATTR_I("keepdims", 0)};
+        px_value bm = ox_node(c, PX_OP_REDUCE_MEAN, &x, 1, ra, 2); /* [C] */
+        px_value dev = ox_binary(c, PX_OP_SUB, x, per_channel(c, bm, r, C));
+        px_value sq = ox_binary(c, PX_OP_MUL, dev, dev);
+        px_value bv = ox_node(c, PX_OP_REDUCE_MEAN, &sq, 1, ra, 2);
+        double mom = ox_attr_f(n, "momentum", 0.9);
+        px_value rm = ox_binary(c, PX_OP_ADD, ox_scale(c, ox_cast(c, ox_in_ir(c, n, 3), dt), mom, 0), ox_scale(c, bm, 1 - mom, 0));
+        px_value rv = ox_binary(c, PX_OP_ADD, ox_scale(c, ox_cast(c, ox_in_ir(c, n, 4), dt), mom, 0), ox_scale(c, bv, 1 - mom, 0));
+        px_status st;
+        if ((st = ox_out_ir(c, n, 1, rm)) || (st = ox_out_ir(c, n, 2, rv))) return st;
+        mean = per_channel(c, bm, r, C);
+        var = per_channel(c, bv, r, C);
+    }
     px_value inv = ox_unary(c, PX_OP_RSQRT, ox_scale(c, var, 1, eps));
     px_value y = ox_binary(c, PX_OP_MUL, ox_binary(c, PX_OP_SUB, x, mean), ox_binary(c, PX_OP_MUL, inv, sc));
     return ox_out_ir(c, n, 0, ox_binary(c, PX_OP_ADD, y, b));
