@@ -5,7 +5,10 @@
  * ones), in chunks on the stack, so no allocation is ever made. Block types
  * go through f32. Narrowing to f16/bf16 from double or a 64-bit integer
  * rounds to f32 with round-to-odd first, which makes the final
- * round-to-nearest-even exact (no double rounding).
+ * round-to-nearest-even exact (no double rounding); so does narrowing a
+ * 64-bit integer to a float8/float4 type (dtype_small.c encodes from double).
+ * With PX_CONVERT_NO_SATURATE, integer targets are written from the source
+ * value wrapped to 64 bits (wrap_*), keeping its low bits.
  *
  * Plain-type data is accessed with memcpy, so it may sit at any address.
  */
@@ -13,12 +16,13 @@
 #include <string.h>
 
 #include "plexus/dtype.h"
+#include "dtype_small.h"
 #include "quant.h"
 
 /* ---- traits ---------------------------------------------------------------- */
 
-/* is_signed: the type can hold negative values (floats, signed integers and
- * every block type). */
+/* is_signed: the type can hold negative values (floats but F8E8M0, signed
+ * integers and every block type). */
 static const px_dtype_traits px_traits[PX_DTYPE_COUNT] = {
     [PX_F32] = {"f32", 1, 4, 0, 1, 0, 1},
     [PX_F16] = {"f16", 1, 2, 0, 1, 0, 1},
@@ -44,6 +48,16 @@ static const px_dtype_traits px_traits[PX_DTYPE_COUNT] = {
     [PX_Q5_K] = {"q5_k", 256, 176, 1, 0, 0, 1},
     [PX_Q6_K] = {"q6_k", 256, 210, 1, 0, 0, 1},
     [PX_IQ4_NL] = {"iq4_nl", 32, 18, 1, 0, 0, 1},
+    [PX_F8E4M3FN] = {"f8e4m3fn", 1, 1, 0, 1, 0, 1},
+    [PX_F8E4M3FNUZ] = {"f8e4m3fnuz", 1, 1, 0, 1, 0, 1},
+    [PX_F8E5M2] = {"f8e5m2", 1, 1, 0, 1, 0, 1},
+    [PX_F8E5M2FNUZ] = {"f8e5m2fnuz", 1, 1, 0, 1, 0, 1},
+    [PX_F8E8M0] = {"f8e8m0", 1, 1, 0, 1, 0, 0},
+    [PX_F4E2M1] = {"f4e2m1", 1, 1, 0, 1, 0, 1},
+    [PX_I4] = {"i4", 1, 1, 0, 0, 1, 1},
+    [PX_U4] = {"u4", 1, 1, 0, 0, 1, 0},
+    [PX_I2] = {"i2", 1, 1, 0, 0, 1, 1},
+    [PX_U2] = {"u2", 1, 1, 0, 0, 1, 0},
 };
 
 _Static_assert(sizeof(px_block_q4_0) == 18, "q4_0 layout");
@@ -204,8 +218,15 @@ static void load_f(px_dtype t, const uint8_t *p, double *o, int64_t n) {
     case PX_F64: LOAD_LOOP(double, o, v) break;
     case PX_F16: LOAD_LOOP(uint16_t, o, (double)px_f16_to_f32(v)) break;
     case PX_BF16: LOAD_LOOP(uint16_t, o, (double)px_bf16_to_f32(v)) break;
-    default: break;
+    default: LOAD_LOOP(uint8_t, o, px_small_float_decode(t, v)) break; /* float8/float4 */
     }
+}
+
+/* Sub-byte integers: the low bits of the byte, sign-extended for I4/I2. */
+static inline int64_t sext(unsigned v, int bits) {
+    const unsigned m = (1u << bits) - 1u, h = 1u << (bits - 1);
+    v &= m;
+    return (int64_t)(v & h ? (int)v - (int)(m + 1u) : (int)v);
 }
 
 static void load_s(px_dtype t, const uint8_t *p, int64_t *o, int64_t n) {
@@ -218,6 +239,10 @@ static void load_s(px_dtype t, const uint8_t *p, int64_t *o, int64_t n) {
     case PX_U16: LOAD_LOOP(uint16_t, o, v) break;
     case PX_U32: LOAD_LOOP(uint32_t, o, (int64_t)v) break;
     case PX_BOOL: LOAD_LOOP(uint8_t, o, v != 0) break;
+    case PX_I4: LOAD_LOOP(uint8_t, o, sext(v, 4)) break;
+    case PX_U4: LOAD_LOOP(uint8_t, o, v & 15) break;
+    case PX_I2: LOAD_LOOP(uint8_t, o, sext(v, 2)) break;
+    case PX_U2: LOAD_LOOP(uint8_t, o, v & 3) break;
     default: break;
     }
 }
@@ -257,8 +282,21 @@ static inline uint64_t f_to_u(double v, uint64_t hi) {
 #define F_F64(v) (v)
 #define F_F16(v) px_f32_to_f16(f64_to_f32_odd(v))
 #define F_BF16(v) px_f32_to_bf16(f64_to_f32_odd(v))
+#define F_I4(v) (int8_t) f_to_i(v, -8, 7)
+#define F_U4(v) (uint8_t) f_to_u(v, 15)
+#define F_I2(v) (int8_t) f_to_i(v, -2, 1)
+#define F_U2(v) (uint8_t) f_to_u(v, 3)
 
-static void store_f(px_dtype t, const double *in, uint8_t *p, int64_t n) {
+/* Float8/float4 targets (t a small float dtype) from doubles. */
+static void store_small(px_dtype t, const double *in, uint8_t *p, int64_t n, uint32_t flags) {
+    for (int64_t i = 0; i < n; i++) p[i] = px_small_float_encode(t, in[i], flags);
+}
+
+static void store_f(px_dtype t, const double *in, uint8_t *p, int64_t n, uint32_t flags) {
+    if (px_small_float_is(t)) {
+        store_small(t, in, p, n, flags);
+        return;
+    }
     switch (t) {
     case PX_F32: STORE_LOOP(float, F_F32) break;
     case PX_F64: STORE_LOOP(double, F_F64) break;
@@ -273,6 +311,10 @@ static void store_f(px_dtype t, const double *in, uint8_t *p, int64_t n) {
     case PX_U32: STORE_LOOP(uint32_t, F_U32) break;
     case PX_U64: STORE_LOOP(uint64_t, F_U64) break;
     case PX_BOOL: STORE_LOOP(uint8_t, F_BOOL) break;
+    case PX_I4: STORE_LOOP(int8_t, F_I4) break;
+    case PX_U4: STORE_LOOP(uint8_t, F_U4) break;
+    case PX_I2: STORE_LOOP(int8_t, F_I2) break;
+    case PX_U2: STORE_LOOP(uint8_t, F_U2) break;
     default: break;
     }
 }
@@ -293,8 +335,18 @@ static inline uint64_t s_to_u(int64_t v, uint64_t hi) { return v < 0 ? 0 : (uint
 #define S_F64(v) (double)(v)
 #define S_F16(v) px_f32_to_f16(i64_to_f32_odd(v))
 #define S_BF16(v) px_f32_to_bf16(i64_to_f32_odd(v))
+#define S_I4(v) (int8_t) s_clamp(v, -8, 7)
+#define S_U4(v) (uint8_t) s_to_u(v, 15)
+#define S_I2(v) (int8_t) s_clamp(v, -2, 1)
+#define S_U2(v) (uint8_t) s_to_u(v, 3)
 
-static void store_s(px_dtype t, const int64_t *in, uint8_t *p, int64_t n) {
+static void store_s(px_dtype t, const int64_t *in, uint8_t *p, int64_t n, uint32_t flags) {
+    if (px_small_float_is(t)) {
+        double d[CHUNK]; /* n <= CHUNK; round to odd keeps the final rounding exact */
+        for (int64_t i = 0; i < n; i++) d[i] = (double)i64_to_f32_odd(in[i]);
+        store_small(t, d, p, n, flags);
+        return;
+    }
     switch (t) {
     case PX_F32: STORE_LOOP(float, S_F32) break;
     case PX_F64: STORE_LOOP(double, S_F64) break;
@@ -309,6 +361,10 @@ static void store_s(px_dtype t, const int64_t *in, uint8_t *p, int64_t n) {
     case PX_U32: STORE_LOOP(uint32_t, S_U32) break;
     case PX_U64: STORE_LOOP(uint64_t, S_U64) break;
     case PX_BOOL: STORE_LOOP(uint8_t, S_BOOL) break;
+    case PX_I4: STORE_LOOP(int8_t, S_I4) break;
+    case PX_U4: STORE_LOOP(uint8_t, S_U4) break;
+    case PX_I2: STORE_LOOP(int8_t, S_I2) break;
+    case PX_U2: STORE_LOOP(uint8_t, S_U2) break;
     default: break;
     }
 }
@@ -328,8 +384,18 @@ static inline uint64_t u_min(uint64_t v, uint64_t hi) { return v > hi ? hi : v; 
 #define U_F64(v) (double)(v)
 #define U_F16(v) px_f32_to_f16(u64_to_f32_odd(v))
 #define U_BF16(v) px_f32_to_bf16(u64_to_f32_odd(v))
+#define U_I4(v) (int8_t) u_min(v, 7)
+#define U_U4(v) (uint8_t) u_min(v, 15)
+#define U_I2(v) (int8_t) u_min(v, 1)
+#define U_U2(v) (uint8_t) u_min(v, 3)
 
-static void store_u(px_dtype t, const uint64_t *in, uint8_t *p, int64_t n) {
+static void store_u(px_dtype t, const uint64_t *in, uint8_t *p, int64_t n, uint32_t flags) {
+    if (px_small_float_is(t)) {
+        double d[CHUNK];
+        for (int64_t i = 0; i < n; i++) d[i] = (double)u64_to_f32_odd(in[i]);
+        store_small(t, d, p, n, flags);
+        return;
+    }
     switch (t) {
     case PX_F32: STORE_LOOP(float, U_F32) break;
     case PX_F64: STORE_LOOP(double, U_F64) break;
@@ -344,12 +410,50 @@ static void store_u(px_dtype t, const uint64_t *in, uint8_t *p, int64_t n) {
     case PX_U32: STORE_LOOP(uint32_t, U_U32) break;
     case PX_U64: STORE_LOOP(uint64_t, U_U64) break;
     case PX_BOOL: STORE_LOOP(uint8_t, U_BOOL) break;
+    case PX_I4: STORE_LOOP(int8_t, U_I4) break;
+    case PX_U4: STORE_LOOP(uint8_t, U_U4) break;
+    case PX_I2: STORE_LOOP(int8_t, U_I2) break;
+    case PX_U2: STORE_LOOP(uint8_t, U_U2) break;
+    default: break;
+    }
+}
+
+/* ---- wrap-around integer stores (PX_CONVERT_NO_SATURATE) ----------------- */
+
+/* The integer part of v modulo 2^64 (NaN and infinities give 0). */
+static uint64_t f_wrap(double v) {
+    if (!isfinite(v)) return 0;
+    double t = trunc(v);
+    if (fabs(t) >= 18446744073709551616.0) t = fmod(t, 18446744073709551616.0); /* exact */
+    return t < 0 ? 0 - (uint64_t)(-t) : (uint64_t)t;
+}
+
+static inline int is_int_target(px_dtype t) {
+    return px_traits[t].is_integer && t != PX_BOOL;
+}
+
+#define W_I4(v) (int8_t) sext((unsigned)((v) & 15u), 4)
+#define W_U4(v) (uint8_t)((v) & 15u)
+#define W_I2(v) (int8_t) sext((unsigned)((v) & 3u), 2)
+#define W_U2(v) (uint8_t)((v) & 3u)
+
+/* Integer dtype t (not BOOL) from values modulo 2^64: the low bits. */
+static void store_wrap(px_dtype t, const uint64_t *in, uint8_t *p, int64_t n) {
+    switch (t) {
+    case PX_I8: case PX_U8: STORE_LOOP(uint8_t, (uint8_t)) break;
+    case PX_I16: case PX_U16: STORE_LOOP(uint16_t, (uint16_t)) break;
+    case PX_I32: case PX_U32: STORE_LOOP(uint32_t, (uint32_t)) break;
+    case PX_I64: case PX_U64: STORE_LOOP(uint64_t, (uint64_t)) break;
+    case PX_I4: STORE_LOOP(int8_t, W_I4) break;
+    case PX_U4: STORE_LOOP(uint8_t, W_U4) break;
+    case PX_I2: STORE_LOOP(int8_t, W_I2) break;
+    case PX_U2: STORE_LOOP(uint8_t, W_U2) break;
     default: break;
     }
 }
 
 /* Plain -> plain, st != dt, both valid and not block types. */
-static void convert_plain(px_dtype st, const uint8_t *src, px_dtype dt, uint8_t *dst, int64_t n) {
+static void convert_plain(px_dtype st, const uint8_t *src, px_dtype dt, uint8_t *dst, int64_t n, uint32_t flags) {
     const int64_t ss = px_traits[st].type_size, ds = px_traits[dt].type_size;
     union {
         double f[CHUNK];
@@ -357,19 +461,31 @@ static void convert_plain(px_dtype st, const uint8_t *src, px_dtype dt, uint8_t 
         uint64_t u[CHUNK];
     } buf;
     const char kind = src_kind(st);
+    const int wrap = (flags & PX_CONVERT_NO_SATURATE) && is_int_target(dt);
     for (int64_t off = 0; off < n; off += CHUNK) {
         const int64_t c = n - off < CHUNK ? n - off : CHUNK;
         const uint8_t *sp = src + off * ss;
         uint8_t *dp = dst + off * ds;
         if (kind == 'f') {
             load_f(st, sp, buf.f, c);
-            store_f(dt, buf.f, dp, c);
+            if (wrap) {
+                for (int64_t i = 0; i < c; i++) buf.u[i] = f_wrap(buf.f[i]);
+                store_wrap(dt, buf.u, dp, c);
+            } else {
+                store_f(dt, buf.f, dp, c, flags);
+            }
         } else if (kind == 's') {
             load_s(st, sp, buf.s, c);
-            store_s(dt, buf.s, dp, c);
+            if (wrap) {
+                for (int64_t i = 0; i < c; i++) buf.u[i] = (uint64_t)buf.s[i];
+                store_wrap(dt, buf.u, dp, c);
+            } else {
+                store_s(dt, buf.s, dp, c, flags);
+            }
         } else {
             load_u(sp, buf.u, c);
-            store_u(dt, buf.u, dp, c);
+            if (wrap) store_wrap(dt, buf.u, dp, c);
+            else store_u(dt, buf.u, dp, c, flags);
         }
     }
 }
@@ -449,7 +565,7 @@ static void plain_from_f32(const float *src, px_dtype t, uint8_t *p, int64_t n) 
     for (int64_t off = 0; off < n; off += CHUNK) {
         const int64_t c = n - off < CHUNK ? n - off : CHUNK;
         for (int64_t i = 0; i < c; i++) buf[i] = (double)src[off + i];
-        store_f(t, buf, p + off * ts, c);
+        store_f(t, buf, p + off * ts, c, 0);
     }
 }
 
@@ -471,6 +587,16 @@ PLAIN_ROW_FNS(PX_U16, u16)
 PLAIN_ROW_FNS(PX_U32, u32)
 PLAIN_ROW_FNS(PX_U64, u64)
 PLAIN_ROW_FNS(PX_BOOL, bool)
+PLAIN_ROW_FNS(PX_F8E4M3FN, f8e4m3fn)
+PLAIN_ROW_FNS(PX_F8E4M3FNUZ, f8e4m3fnuz)
+PLAIN_ROW_FNS(PX_F8E5M2, f8e5m2)
+PLAIN_ROW_FNS(PX_F8E5M2FNUZ, f8e5m2fnuz)
+PLAIN_ROW_FNS(PX_F8E8M0, f8e8m0)
+PLAIN_ROW_FNS(PX_F4E2M1, f4e2m1)
+PLAIN_ROW_FNS(PX_I4, i4)
+PLAIN_ROW_FNS(PX_U4, u4)
+PLAIN_ROW_FNS(PX_I2, i2)
+PLAIN_ROW_FNS(PX_U2, u2)
 
 static const px_dequantize_row_fn px_to_f32_fns[PX_DTYPE_COUNT] = {
     [PX_F32] = f32_to_f32,
@@ -496,7 +622,16 @@ static const px_dequantize_row_fn px_to_f32_fns[PX_DTYPE_COUNT] = {
     [PX_Q4_K] = px_dequantize_row_q4_k,
     [PX_Q5_K] = px_dequantize_row_q5_k,
     [PX_Q6_K] = px_dequantize_row_q6_k,
-    [PX_IQ4_NL] = px_dequantize_row_iq4_nl,
+    [PX_IQ4_NL] = px_dequantize_row_iq4_nl,    [PX_F8E4M3FN] = f8e4m3fn_to_f32_row,
+    [PX_F8E4M3FNUZ] = f8e4m3fnuz_to_f32_row,
+    [PX_F8E5M2] = f8e5m2_to_f32_row,
+    [PX_F8E5M2FNUZ] = f8e5m2fnuz_to_f32_row,
+    [PX_F8E8M0] = f8e8m0_to_f32_row,
+    [PX_F4E2M1] = f4e2m1_to_f32_row,
+    [PX_I4] = i4_to_f32_row,
+    [PX_U4] = u4_to_f32_row,
+    [PX_I2] = i2_to_f32_row,
+    [PX_U2] = u2_to_f32_row,
 };
 
 static const px_quantize_row_fn px_from_f32_fns[PX_DTYPE_COUNT] = {
@@ -523,7 +658,16 @@ static const px_quantize_row_fn px_from_f32_fns[PX_DTYPE_COUNT] = {
     [PX_Q4_K] = px_quantize_row_q4_k,
     [PX_Q5_K] = px_quantize_row_q5_k,
     [PX_Q6_K] = px_quantize_row_q6_k,
-    [PX_IQ4_NL] = px_quantize_row_iq4_nl,
+    [PX_IQ4_NL] = px_quantize_row_iq4_nl,    [PX_F8E4M3FN] = f8e4m3fn_from_f32_row,
+    [PX_F8E4M3FNUZ] = f8e4m3fnuz_from_f32_row,
+    [PX_F8E5M2] = f8e5m2_from_f32_row,
+    [PX_F8E5M2FNUZ] = f8e5m2fnuz_from_f32_row,
+    [PX_F8E8M0] = f8e8m0_from_f32_row,
+    [PX_F4E2M1] = f4e2m1_from_f32_row,
+    [PX_I4] = i4_from_f32_row,
+    [PX_U4] = u4_from_f32_row,
+    [PX_I2] = i2_from_f32_row,
+    [PX_U2] = u2_from_f32_row,
 };
 
 px_dequantize_row_fn px_dequantize_row_get(px_dtype t) { return valid_dtype(t) ? px_to_f32_fns[t] : NULL; }
@@ -554,7 +698,10 @@ px_status px_quantize_row(px_dtype t, const float *src, void *dst, int64_t n) {
 
 /* ---- px_convert ------------------------------------------------------------ */
 
-px_status px_convert(px_dtype st, const void *src, px_dtype dt, void *dst, int64_t n) {
+px_status px_convert_ex(px_dtype st, const void *src, px_dtype dt, void *dst, int64_t n, uint32_t flags) {
+    const uint32_t rounding = PX_CONVERT_ROUND_DOWN | PX_CONVERT_ROUND_NEAREST;
+    if ((flags & ~(uint32_t)(PX_CONVERT_NO_SATURATE | rounding)) || (flags & rounding) == rounding)
+        return PX_ERR_INVALID_ARG;
     if (!args_ok(st, src, dt, dst, n)) return PX_ERR_INVALID_ARG;
     if (n == 0) return PX_OK;
     if (st == dt) {
@@ -565,14 +712,14 @@ px_status px_convert(px_dtype st, const void *src, px_dtype dt, void *dst, int64
         px_to_f32_fns[st](src, (float *)dst, n);
         return PX_OK;
     }
-    if (st == PX_F32) {
+    if (st == PX_F32 && (flags == 0 || is_block(dt))) {
         px_from_f32_fns[dt](src, dst, n);
         return PX_OK;
     }
     const uint8_t *sp = (const uint8_t *)src;
     uint8_t *dp = (uint8_t *)dst;
     if (!is_block(st) && !is_block(dt)) {
-        convert_plain(st, sp, dt, dp, n);
+        convert_plain(st, sp, dt, dp, n, flags);
         return PX_OK;
     }
     /* Through f32 in chunks of whole blocks (CHUNK is a multiple of every
@@ -583,9 +730,14 @@ px_status px_convert(px_dtype st, const void *src, px_dtype dt, void *dst, int64
     for (int64_t off = 0; off < n; off += CHUNK) {
         const int64_t c = n - off < CHUNK ? n - off : CHUNK;
         px_to_f32_fns[st](sp + off / sbs * sts, tmp, c);
-        px_from_f32_fns[dt](tmp, dp + off / dbs * dts, c);
+        if (flags && !is_block(dt)) convert_plain(PX_F32, (const uint8_t *)tmp, dt, dp + off * dts, c, flags);
+        else px_from_f32_fns[dt](tmp, dp + off / dbs * dts, c);
     }
     return PX_OK;
+}
+
+px_status px_convert(px_dtype st, const void *src, px_dtype dt, void *dst, int64_t n) {
+    return px_convert_ex(st, src, dt, dst, n, 0);
 }
 
 px_status px_to_f32(px_dtype st, const void *src, float *dst, int64_t n) {

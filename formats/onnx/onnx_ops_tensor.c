@@ -514,22 +514,41 @@ static px_status imp_tile(ox_ctx *c, const onx_node *n) {
 
 /* ---- Cast, CastLike, ConstantOfShape, Range ------------------------------------------- */
 
+/* Cast and CastLike to ONNX type `to`. saturate (default 1) applies to the
+ * float8 targets; casts to int4/uint4/int2/uint2 wrap around (ONNX defines
+ * them by ml_dtypes' astype: the low bits of the value truncated toward
+ * zero); round_mode ("up", "down", "nearest") applies to float8e8m0. */
 static px_status cast_to(ox_ctx *c, const onx_node *n, int32_t to) {
     ox_val *x;
     px_status st = need_in(c, n, 0, &x);
     if (st) return st;
     int dt = onx_to_px_dtype(to);
     if (dt < 0) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "cast to %s is not supported", onx_type_name(to));
+    const int f8 = dt == PX_F8E4M3FN || dt == PX_F8E4M3FNUZ || dt == PX_F8E5M2 || dt == PX_F8E5M2FNUZ || dt == PX_F8E8M0;
+    const int sub_int = dt == PX_I4 || dt == PX_U4 || dt == PX_I2 || dt == PX_U2;
+    const int saturate = !sub_int && (!f8 || ox_attr_i(n, "saturate", 1) != 0);
+    int64_t round_mode = 0;
+    if (dt == PX_F8E8M0) {
+        const char *rm = ox_attr_s(c, n, "round_mode", "up");
+        if (!strcmp(rm, "down")) round_mode = 1;
+        else if (!strcmp(rm, "nearest")) round_mode = 2;
+        else if (strcmp(rm, "up")) return ox_fail(c, n, PX_ERR_INVALID_ARG, "round_mode '%s' is not up, down or nearest", rm);
+    }
+    const uint32_t flags = (saturate ? 0u : (uint32_t)PX_CONVERT_NO_SATURATE) |
+                           (round_mode == 1 ? (uint32_t)PX_CONVERT_ROUND_DOWN : 0u) |
+                           (round_mode == 2 ? (uint32_t)PX_CONVERT_ROUND_NEAREST : 0u);
     if (known(x) && ox_numel(x->rank, x->ne) <= FOLD_MAX) {
         int64_t cnt = ox_numel(x->rank, x->ne);
         void *d = onx_alloc(ox_arena(c), (size_t)(cnt ? cnt : 1) * 8);
         if (!d) return oom(c, n);
-        if (px_convert(x->dt, x->data, (px_dtype)dt, d, cnt)) return ox_fail(c, n, PX_ERR_DTYPE, "cannot convert");
+        if (px_convert_ex(x->dt, x->data, (px_dtype)dt, d, cnt, flags)) return ox_fail(c, n, PX_ERR_DTYPE, "cannot convert");
         return ox_out_const(c, n, 0, (px_dtype)dt, x->rank, x->ne, d);
     }
     px_value xv = ox_ir(c, x);
     if (x->dt == (px_dtype)dt) return ox_out_ir(c, n, 0, ox_unary(c, PX_OP_COPY, xv));
-    return ox_out_ir(c, n, 0, ox_cast(c, xv, (px_dtype)dt));
+    if (!flags) return ox_out_ir(c, n, 0, ox_cast(c, xv, (px_dtype)dt));
+    px_attr a[] = {PX_ATTR_I("dtype", dt), PX_ATTR_I("saturate", saturate), PX_ATTR_I("round_mode", round_mode)};
+    return ox_out_ir(c, n, 0, ox_node(c, PX_OP_CAST, &xv, 1, a, 3));
 }
 
 static px_status imp_cast(ox_ctx *c, const onx_node *n) {

@@ -685,24 +685,44 @@ int onx_to_px_dtype(int32_t t) {
     case ONX_UINT32: return PX_U32;
     case ONX_UINT64: return PX_U64;
     case ONX_BOOL: return PX_BOOL;
+    case ONX_FLOAT8E4M3FN: return PX_F8E4M3FN;
+    case ONX_FLOAT8E4M3FNUZ: return PX_F8E4M3FNUZ;
+    case ONX_FLOAT8E5M2: return PX_F8E5M2;
+    case ONX_FLOAT8E5M2FNUZ: return PX_F8E5M2FNUZ;
+    case ONX_FLOAT8E8M0: return PX_F8E8M0;
+    case ONX_FLOAT4E2M1: return PX_F4E2M1;
+    case ONX_INT4: return PX_I4;
+    case ONX_UINT4: return PX_U4;
+    case ONX_INT2: return PX_I2;
+    case ONX_UINT2: return PX_U2;
     default: return -1;
     }
 }
 
 int32_t onx_from_px_dtype(px_dtype t) {
-    static const int32_t map[] = {
+    static const int32_t map[PX_DTYPE_COUNT] = {
         [PX_F32] = ONX_FLOAT, [PX_F16] = ONX_FLOAT16, [PX_BF16] = ONX_BFLOAT16, [PX_F64] = ONX_DOUBLE,
         [PX_I8] = ONX_INT8, [PX_I16] = ONX_INT16, [PX_I32] = ONX_INT32, [PX_I64] = ONX_INT64,
         [PX_U8] = ONX_UINT8, [PX_U16] = ONX_UINT16, [PX_U32] = ONX_UINT32, [PX_U64] = ONX_UINT64,
-        [PX_BOOL] = ONX_BOOL};
-    return (unsigned)t <= PX_BOOL ? map[t] : ONX_UNDEFINED;
+        [PX_BOOL] = ONX_BOOL, [PX_F8E4M3FN] = ONX_FLOAT8E4M3FN, [PX_F8E4M3FNUZ] = ONX_FLOAT8E4M3FNUZ,
+        [PX_F8E5M2] = ONX_FLOAT8E5M2, [PX_F8E5M2FNUZ] = ONX_FLOAT8E5M2FNUZ, [PX_F8E8M0] = ONX_FLOAT8E8M0,
+        [PX_F4E2M1] = ONX_FLOAT4E2M1, [PX_I4] = ONX_INT4, [PX_U4] = ONX_UINT4, [PX_I2] = ONX_INT2,
+        [PX_U2] = ONX_UINT2};
+    return (unsigned)t < PX_DTYPE_COUNT ? map[t] : ONX_UNDEFINED; /* 0 (UNDEFINED) for block types */
+}
+
+/* Bits per element of the ONNX types stored packed (0 for the others). */
+static int packed_bits(int32_t t) {
+    if (t == ONX_INT4 || t == ONX_UINT4 || t == ONX_FLOAT4E2M1) return 4;
+    return t == ONX_INT2 || t == ONX_UINT2 ? 2 : 0;
 }
 
 const char *onx_type_name(int32_t t) {
     static const char *const names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64",
                                         "string", "bool", "float16", "double", "uint32", "uint64", "complex64",
                                         "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
-                                        "float8e5m2fnuz", "uint4", "int4", "float4e2m1", "float8e8m0"};
+                                        "float8e5m2fnuz", "uint4", "int4", "float4e2m1", "float8e8m0",
+                                        "uint2", "int2"};
     if (t >= 0 && t < (int32_t)(sizeof names / sizeof names[0])) return names[t];
     return "unknown";
 }
@@ -715,6 +735,18 @@ int64_t onx_tensor_numel(const onx_tensor *t) {
         n *= t->dims[i];
     }
     return n;
+}
+
+/* Unpack n elements of `bits` bits (low bits first) into one byte each,
+ * sign-extended when `sgn`. */
+static void unpack_bits(const uint8_t *src, int64_t n, int bits, int sgn, uint8_t *dst) {
+    const unsigned mask = (1u << bits) - 1u, half = 1u << (bits - 1);
+    for (int64_t i = 0; i < n; i++) {
+        const uint64_t bit = (uint64_t)i * (uint64_t)bits;
+        unsigned v = (src[bit / 8] >> (bit % 8)) & mask;
+        if (sgn && (v & half)) v |= ~mask; /* sign-extend */
+        dst[i] = (uint8_t)v;
+    }
 }
 
 px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_base, uint64_t ext_len,
@@ -732,6 +764,10 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
     }
     uint64_t nb = (uint64_t)n * es;
     *out_nbytes = nb;
+    /* 4-bit and 2-bit types are stored packed: `stored` bytes, unpacked below */
+    const int bits = packed_bits(t->data_type);
+    const uint64_t stored = bits ? ((uint64_t)n / 8) * (uint64_t)bits + (((uint64_t)n % 8) * (uint64_t)bits + 7) / 8 : nb;
+    const uint8_t *packed = NULL;
     if (t->external) {
         if (!ext_base) {
             snprintf(err, err_cap, "tensor '%s': external data file '%s' is not available", t->name,
@@ -739,23 +775,34 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
             return PX_ERR_IO;
         }
         uint64_t off = t->ext_offset < 0 ? 0 : (uint64_t)t->ext_offset;
-        uint64_t len = t->ext_length < 0 ? nb : (uint64_t)t->ext_length;
-        if (len != nb || off > ext_len || ext_len - off < len) {
+        uint64_t len = t->ext_length < 0 ? stored : (uint64_t)t->ext_length;
+        if (len != stored || off > ext_len || ext_len - off < len) {
             snprintf(err, err_cap, "tensor '%s': external data [%llu, +%llu) does not hold %llu bytes inside '%s' (%llu bytes)",
-                     t->name, (unsigned long long)off, (unsigned long long)len, (unsigned long long)nb, t->location,
+                     t->name, (unsigned long long)off, (unsigned long long)len, (unsigned long long)stored, t->location,
                      (unsigned long long)ext_len);
             return PX_ERR_FORMAT;
         }
-        *out = ext_base + off;
-        return PX_OK;
-    }
-    if (t->has_raw) {
-        if (t->raw.n != nb) {
+        packed = ext_base + off;
+    } else if (t->has_raw) {
+        if (t->raw.n != stored) {
             snprintf(err, err_cap, "tensor '%s': raw_data has %llu bytes, its shape needs %llu", t->name,
-                     (unsigned long long)t->raw.n, (unsigned long long)nb);
+                     (unsigned long long)t->raw.n, (unsigned long long)stored);
             return PX_ERR_FORMAT;
         }
-        *out = t->raw.p;
+        packed = t->raw.p;
+    }
+    if (packed && !bits) {
+        *out = packed;
+        return PX_OK;
+    }
+    uint8_t *d = onx_alloc(a, nb ? nb : 1);
+    if (!d) {
+        snprintf(err, err_cap, "out of memory");
+        return PX_ERR_NO_MEMORY;
+    }
+    if (packed) {
+        unpack_bits(packed, n, bits, dt == PX_I4 || dt == PX_I2, d);
+        *out = d;
         return PX_OK;
     }
     /* typed fields */
@@ -766,21 +813,28 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
     case ONX_DOUBLE: num = 10; kind = 'd'; break;
     case ONX_INT64: num = 7; kind = 'v'; break;
     case ONX_UINT32: case ONX_UINT64: num = 11; kind = 'v'; break;
-    default: num = 5; kind = 'v'; break; /* int32_data: small ints, bool, f16/bf16 bits */
+    default: num = 5; kind = 'v'; break; /* int32_data: small ints, bool, f16/bf16/float8 bits, packed bytes */
     }
     rd r = {t->msg.p, t->msg.p, t->msg.p + t->msg.n, a, err, err_cap, 0};
     uint64_t *v = NULL;
     int64_t cnt = 0;
     px_status st = scalars_of(&r, t->msg, num, kind, &v, &cnt);
     if (st) return st;
-    if (cnt != n) {
-        snprintf(err, err_cap, "tensor '%s': %lld values stored, its shape needs %lld", t->name, (long long)cnt, (long long)n);
+    const int64_t want = bits ? (int64_t)stored : n;
+    if (cnt != want) {
+        snprintf(err, err_cap, "tensor '%s': %lld values stored, its shape needs %lld", t->name, (long long)cnt, (long long)want);
         return PX_ERR_FORMAT;
     }
-    uint8_t *d = onx_alloc(a, nb ? nb : 1);
-    if (!d) {
-        snprintf(err, err_cap, "out of memory");
-        return PX_ERR_NO_MEMORY;
+    if (bits) { /* one packed byte per int32_data entry */
+        uint8_t *p = onx_alloc(a, stored ? stored : 1);
+        if (!p) {
+            snprintf(err, err_cap, "out of memory");
+            return PX_ERR_NO_MEMORY;
+        }
+        for (int64_t i = 0; i < cnt; i++) p[i] = (uint8_t)v[i];
+        unpack_bits(p, n, bits, dt == PX_I4 || dt == PX_I2, d);
+        *out = d;
+        return PX_OK;
     }
     for (int64_t i = 0; i < n; i++) {
         uint64_t x = v[i];
@@ -809,6 +863,9 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v) {
 
 uint8_t *onx_encode_tensor(const char *name, int32_t data_type, int32_t rank, const int64_t *dims, const void *raw,
                            uint64_t raw_len, uint64_t *out_len) {
+    const int bits = packed_bits(data_type);
+    const uint64_t n_elems = raw_len; /* one byte per element when packed */
+    if (bits) raw_len = (n_elems / 8) * (uint64_t)bits + ((n_elems % 8) * (uint64_t)bits + 7) / 8;
     size_t nl = name ? strlen(name) : 0;
     uint64_t cap = 64 + (uint64_t)rank * 11 + nl + raw_len;
     uint8_t *b = malloc(cap), *p = b;
@@ -827,7 +884,17 @@ uint8_t *onx_encode_tensor(const char *name, int32_t data_type, int32_t rank, co
     }
     p = put_varint(p, 9u << 3 | 2);
     p = put_varint(p, raw_len);
-    if (raw_len) memcpy(p, raw, raw_len);
+    if (bits) { /* pack, low bits first */
+        const uint8_t *e = raw;
+        const unsigned mask = (1u << bits) - 1u;
+        memset(p, 0, raw_len);
+        for (uint64_t i = 0; i < n_elems; i++) {
+            const uint64_t bit = i * (uint64_t)bits;
+            p[bit / 8] |= (uint8_t)((e[i] & mask) << (bit % 8));
+        }
+    } else if (raw_len) {
+        memcpy(p, raw, raw_len);
+    }
     p += raw_len;
     *out_len = (uint64_t)(p - b);
     return b;

@@ -28,7 +28,7 @@ enum {
     ONX_INT32 = 6, ONX_INT64 = 7, ONX_STRING = 8, ONX_BOOL = 9, ONX_FLOAT16 = 10, ONX_DOUBLE = 11,
     ONX_UINT32 = 12, ONX_UINT64 = 13, ONX_COMPLEX64 = 14, ONX_COMPLEX128 = 15, ONX_BFLOAT16 = 16,
     ONX_FLOAT8E4M3FN = 17, ONX_FLOAT8E4M3FNUZ = 18, ONX_FLOAT8E5M2 = 19, ONX_FLOAT8E5M2FNUZ = 20,
-    ONX_UINT4 = 21, ONX_INT4 = 22, ONX_FLOAT4E2M1 = 23, ONX_FLOAT8E8M0 = 24
+    ONX_UINT4 = 21, ONX_INT4 = 22, ONX_FLOAT4E2M1 = 23, ONX_FLOAT8E8M0 = 24, ONX_UINT2 = 25, ONX_INT2 = 26
 };
 
 /* AttributeProto.AttributeType */
@@ -155,12 +155,18 @@ int64_t onx_tensor_numel(const onx_tensor *t);
  * type) in host order: *out points into `data` (raw_data, zero-copy) or into
  * a buffer from the arena (typed fields decoded). `ext_base`/`ext_len` is the
  * mapped external file for external tensors (NULL otherwise). Errors name the
- * tensor. */
+ * tensor. The 4-bit and 2-bit types (int4, uint4, float4e2m1, int2, uint2)
+ * are stored packed, low bits first (raw_data, external data, or one packed
+ * byte per int32_data entry); they are unpacked into the arena, one byte per
+ * element (int4/int2 sign-extended), so *out never points into the file for
+ * them. */
 px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_base, uint64_t ext_len,
                           const void **out, uint64_t *out_nbytes, char *err, size_t err_cap);
 
 /* Encode a TensorProto (name, dims, data_type, raw_data) into a malloc'd
- * buffer. Returns NULL when out of memory. */
+ * buffer. Returns NULL when out of memory. `raw` holds the elements in
+ * Plexus layout; for the 4-bit and 2-bit types (one byte per element,
+ * raw_len = element count) they are packed as ONNX stores them. */
 uint8_t *onx_encode_tensor(const char *name, int32_t data_type, int32_t rank, const int64_t *dims, const void *raw,
                            uint64_t raw_len, uint64_t *out_len);
 

@@ -169,9 +169,13 @@ typedef enum px_op {
     PX_OP_SWIGLU = 40,
 
     /* ---- cast ---------------------------------------------------------------
-     * (x) -> out; attr dtype:i (a px_dtype, required). Any pair of dtypes;
-     * to/from block types quantizes/dequantizes along the last axis. Rules of
-     * px_convert (dtype.h).                                                  */
+     * (x) -> out; attr dtype:i (a px_dtype, required), saturate:i = 1,
+     * round_mode:i = 0. Any pair of dtypes; to/from block types
+     * quantizes/dequantizes along the last axis. Rules of px_convert
+     * (dtype.h); saturate = 0 is px_convert_ex's PX_CONVERT_NO_SATURATE
+     * (float8 overflow gives inf/NaN, integer targets wrap around);
+     * round_mode applies to F8E8M0 targets: 0 up, 1 down, 2 nearest (ties
+     * up), PX_CONVERT_ROUND_DOWN / _NEAREST.                                 */
     PX_OP_CAST = 41,
 
     /* ---- select and compare ----------------------------------------------

@@ -75,6 +75,22 @@ typedef enum px_dtype {
     PX_Q5_K = 21,  /* 256 elts, 176 B: f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] */
     PX_Q6_K = 22,  /* 256 elts, 210 B: u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d */
     PX_IQ4_NL = 23,/* 32 elts, 18 B: f16 d; u8 qs[16] (non-linear 4-bit codebook) */
+    /* Small floats and sub-byte integers (the ONNX element types). Each
+     * element takes one byte in memory; only file formats pack them.
+     * Float8 layouts s.eeee.mmm (E4M3) / s.eeeee.mm (E5M2):
+     *   FN: no infinities, NaN = s.1111.111, max 448;
+     *   FNUZ: no infinities, no negative zero, NaN = 0x80 only, bias one more;
+     *   E5M2: IEEE-like (inf = s.11111.00), max 57344.                       */
+    PX_F8E4M3FN = 24,   /* bias 7, max 448                                      */
+    PX_F8E4M3FNUZ = 25, /* bias 8, max 240                                      */
+    PX_F8E5M2 = 26,     /* bias 15, max 57344, +-inf                            */
+    PX_F8E5M2FNUZ = 27, /* bias 16, max 57344                                   */
+    PX_F8E8M0 = 28,     /* unsigned power of two 2^(b-127), 0xFF = NaN, no zero */
+    PX_F4E2M1 = 29,     /* s.ee.m in the low 4 bits: 0, .5, 1, 1.5, 2, 3, 4, 6  */
+    PX_I4 = 30,         /* -8..7, sign-extended in an int8                      */
+    PX_U4 = 31,         /* 0..15 in the low 4 bits                              */
+    PX_I2 = 32,         /* -2..1, sign-extended in an int8                      */
+    PX_U2 = 33,         /* 0..3 in the low 2 bits                               */
     PX_DTYPE_COUNT
 } px_dtype;
 

@@ -11,7 +11,7 @@ size_t cpu_elt_size(px_dtype t) {
     case PX_F16: case PX_BF16: case PX_I16: case PX_U16: return 2;
     case PX_F64: case PX_I64: case PX_U64: return 8;
     case PX_I8: case PX_U8: case PX_BOOL: return 1;
-    default: return 0;
+    default: return cpu_is_plain(t) ? 1 : 0; /* float8/float4, i4/u4/i2/u2: one byte */
     }
 }
 

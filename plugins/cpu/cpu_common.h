@@ -57,9 +57,11 @@ static inline int cpu_is_sint(px_dtype t) { return t == PX_I8 || t == PX_I16 || 
 static inline int cpu_is_uint(px_dtype t) { return t == PX_U8 || t == PX_U16 || t == PX_U32 || t == PX_U64; }
 /* I8..U64 (not BOOL). */
 static inline int cpu_is_int(px_dtype t) { return cpu_is_sint(t) || cpu_is_uint(t); }
-static inline int cpu_is_quant(px_dtype t) { return t >= PX_Q4_0 && t < PX_DTYPE_COUNT; }
-/* Every dtype with one element per "block" (floats, integers, BOOL). */
-static inline int cpu_is_plain(px_dtype t) { return (int)t >= 0 && t <= PX_BOOL; }
+static inline int cpu_is_quant(px_dtype t) { return t >= PX_Q4_0 && t <= PX_IQ4_NL; }
+/* Every dtype with one element per "block" (floats, integers, BOOL, and the
+ * one-byte float8/float4 and sub-byte integer types, which layout kernels
+ * move as bytes and arithmetic kernels do not take). */
+static inline int cpu_is_plain(px_dtype t) { return cpu_valid(t) && !cpu_is_quant(t); }
 static inline int cpu_is_index(px_dtype t) { return t == PX_I32 || t == PX_I64; }
 
 /* Bytes per element of a plain dtype (0 for block types and invalid ones). */

@@ -353,6 +353,7 @@ int cpu_cast_supports(void *dev, const px_node_desc *n) {
     if (n->n_inputs != 1 || n->n_outputs < 1 || !cpu_in(n, 0)) return 0;
     px_dtype st = cpu_in_dt(n, 0), dt = n->outputs[0].dtype;
     if (!cpu_valid(st) || !cpu_valid(dt) || (int64_t)dt != cpu_attr_i(n, "dtype", -1)) return 0;
+    if ((uint64_t)cpu_attr_i(n, "round_mode", 0) > 2) return 0;
     /* block types need whole blocks along the last axis */
     const px_value_desc *x = &n->inputs[0];
     int64_t last = x->rank ? x->ne[x->rank - 1] : 1;
@@ -366,6 +367,7 @@ typedef struct cast_ctx {
     const uint8_t *src;
     uint8_t *dst;
     int64_t n;
+    uint32_t flags; /* PX_CONVERT_* from the saturate and round_mode attributes */
 } cast_ctx;
 
 static void cast_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
@@ -373,7 +375,8 @@ static void cast_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const cast_ctx *c = vctx;
     for (int64_t t = b; t < e; t++) {
         int64_t i0 = t * CAST_CHUNK, m = c->n - i0 < CAST_CHUNK ? c->n - i0 : CAST_CHUNK;
-        px_convert(c->st, c->src + px_dtype_row_size(c->st, i0), c->dt, c->dst + px_dtype_row_size(c->dt, i0), m);
+        px_convert_ex(c->st, c->src + px_dtype_row_size(c->st, i0), c->dt, c->dst + px_dtype_row_size(c->dt, i0), m,
+                      c->flags);
     }
 }
 
@@ -385,7 +388,11 @@ px_status cpu_cast_run(const px_kernel_args *a) {
         return a->host->set_error(PX_ERR_SHAPE, "cast %s -> %s: %lld elements do not fill whole blocks",
                                   px_dtype_name(X->dtype), px_dtype_name(O->dtype), (long long)n);
     if (n == 0) return PX_OK;
-    cast_ctx c = {X->dtype, O->dtype, X->data, O->data, n};
+    static const uint32_t rounding[3] = {0, PX_CONVERT_ROUND_DOWN, PX_CONVERT_ROUND_NEAREST};
+    const int64_t rm = cpu_attr_i(a->node, "round_mode", 0);
+    if (rm < 0 || rm > 2) return a->host->set_error(PX_ERR_INVALID_ARG, "cast: round_mode %lld is not 0, 1 or 2", (long long)rm);
+    const uint32_t flags = (cpu_attr_i(a->node, "saturate", 1) ? 0u : (uint32_t)PX_CONVERT_NO_SATURATE) | rounding[rm];
+    cast_ctx c = {X->dtype, O->dtype, X->data, O->data, n, flags};
     a->host->parallel_for((n + CAST_CHUNK - 1) / CAST_CHUNK, 1, cast_range, &c);
     return PX_OK;
 }

@@ -67,7 +67,7 @@ static void round_trip(uint32_t alignment) {
         char name[32];
         snprintf(name, sizeof name, "t.%s", tr->name);
         px_status st = px_gguf_add_tensor(w, name, (px_dtype)t, 2, ne, buf[t]);
-        if (t == PX_U8 || t == PX_U16 || t == PX_U32 || t == PX_U64 || t == PX_BOOL) {
+        if (t == PX_U8 || t == PX_U16 || t == PX_U32 || t == PX_U64 || t == PX_BOOL || t > PX_IQ4_NL) {
             CHECK(st == PX_ERR_DTYPE);
         } else {
             CHECK_OK(st);
