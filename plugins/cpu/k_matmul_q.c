@@ -8,12 +8,18 @@
  * where the inner sums are exact integers. Only the order of the float
  * additions differs from matmul_act.
  *
- * Paths, chosen once from CPUID (PLEXUS_CPU_ISA=scalar|avx2|avx512 forces
- * one, for tests and comparisons):
+ * Paths, chosen once from CPUID on x86 (PLEXUS_CPU_ISA=scalar|avx2|avx512
+ * caps it, for tests and comparisons):
  *   avx512: AVX-512 VNNI vpdpbusd on 256-bit lanes; F16 weights via
  *           vcvtph2ps on 512 bits;
  *   avx2:   vpmaddubsw + vpmaddwd; F16C;
- *   scalar: plain C (every other CPU, and ARM until the NEON path).
+ * and from getauxval(AT_HWCAP) on 64-bit ARM (PLEXUS_CPU_ISA=scalar|neon|
+ * dotprod caps it):
+ *   dotprod: sdot (vdotq_s32, HWCAP_ASIMDDP: Cortex-A55/A76 and later);
+ *   neon:    smull + sadalp (every ARMv8-A); F16 weights via fcvtl and fmla
+ *            in F32 on both ARM paths; prompt batches in NEON 4x4 tiles;
+ * and everywhere:
+ *   scalar:  plain C (every other CPU).
  *
  * Work: the activation rows are quantized once per run into the device's
  * shared scratch (grown at prepare, so runs allocate nothing), then items of
@@ -36,6 +42,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define MQ_X86 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define MQ_ARM 1
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
 #endif
 
 #define MQ_NB 8  /* weight rows per item */
@@ -52,7 +64,16 @@ typedef struct act_block {
     int32_t c8[8];
 } act_block;
 
-typedef enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 } mq_isa;
+/* Levels, each a superset of the one below; the ARM ones share the numbers. */
+typedef enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_NEON = 1, ISA_DOTPROD = 2 } mq_isa;
+
+#ifdef MQ_ARM
+static const char *const isa_keys[] = {"scalar", "neon", "dotprod"}; /* PLEXUS_CPU_ISA values */
+static const char *const isa_names[] = {"scalar", "neon", "neon-dotprod"};
+#else
+static const char *const isa_keys[] = {"scalar", "avx2", "avx512"};
+static const char *const isa_names[] = {"scalar", "avx2", "avx512-vnni"};
+#endif
 
 static int mq_isa_level = -1;
 
@@ -76,26 +97,40 @@ static int x86_level(void) {
 }
 #endif
 
+#ifdef MQ_ARM
+/* Advanced SIMD is part of ARMv8-A; sdot is optional (ARMv8.2-A and later):
+ * the kernel's HWCAP says. Elsewhere than Linux, what the compiler targets. */
+static int arm_level(void) {
+#if defined(__linux__) && defined(HWCAP_ASIMDDP)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? ISA_DOTPROD : ISA_NEON;
+#elif defined(__ARM_FEATURE_DOTPROD)
+    return ISA_DOTPROD;
+#else
+    return ISA_NEON;
+#endif
+}
+#endif
+
 static int isa(void) {
     if (mq_isa_level >= 0) return mq_isa_level;
     int level = ISA_SCALAR;
 #ifdef MQ_X86
     level = x86_level();
+#elif defined(MQ_ARM)
+    level = arm_level();
 #endif
     const char *force = getenv("PLEXUS_CPU_ISA");
     if (force) {
-        int want = strcmp(force, "scalar") == 0 ? ISA_SCALAR : strcmp(force, "avx2") == 0 ? ISA_AVX2
-                   : strcmp(force, "avx512") == 0 ? ISA_AVX512 : level;
+        int want = level; /* an unknown name (another architecture's) changes nothing */
+        for (int i = 0; i < 3; i++)
+            if (strcmp(force, isa_keys[i]) == 0) want = i;
         if (want < level) level = want; /* never above what the CPU has */
     }
     mq_isa_level = level;
     return level;
 }
 
-const char *cpu_matmul_q_isa_name(void) {
-    static const char *names[] = {"scalar", "avx2", "avx512-vnni"};
-    return names[isa()];
-}
+const char *cpu_matmul_q_isa_name(void) { return isa_names[isa()]; }
 
 /* ---- activation quantization (exactly act_round's Q8_0 in k_matmul.c) ----
  * As llama.cpp's x86 quantizer does it: scale amax/127 stored as F16, the
@@ -322,6 +357,98 @@ __attribute__((target(AVX512))) static void tile_f16_avx512(const uint16_t *cons
 }
 #endif
 
+#ifdef MQ_ARM
+/* ---- 64-bit ARM: Advanced SIMD, and sdot where the CPU has it ------------------
+ * The integer sums per block are exact on every path (the same integers as
+ * dot_q8_scalar/dot_q4_scalar); each block's sum is scaled by d_w * d_a and
+ * added in F32 lanes, even and odd blocks in two accumulators. */
+
+/* sdot in functions built for it whatever -march says. Clang's arm_neon.h
+ * (before clang 16) declares vdotq_s32 only under -march=...+dotprod, so
+ * clang builds call the builtin behind it. */
+#if defined(__clang__)
+#define MQ_DOTPROD __attribute__((target("dotprod")))
+#define MQ_SDOT(acc, x, y) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), (x), (y), 34))
+#else
+#define MQ_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#define MQ_SDOT(acc, x, y) vdotq_s32((acc), (x), (y))
+#endif
+
+static inline float f16_scale(const uint8_t *p) { /* a block's F16 scale (fcvt) */
+    __fp16 h;
+    memcpy(&h, p, 2);
+    return (float)h;
+}
+
+/* acc + the four sums of four products of 16 int8 pairs: sdot, or widening
+ * multiplies (int8 * int8 fits int16) and pairwise adds. */
+static inline int32x4_t dot16_neon(int32x4_t acc, int8x16_t x, int8x16_t y) {
+    int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(y));
+    int16x8_t hi = vmull_s8(vget_high_s8(x), vget_high_s8(y));
+    return vpadalq_s16(vpadalq_s16(acc, lo), hi);
+}
+
+MQ_DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t x, int8x16_t y) {
+    return MQ_SDOT(acc, x, y);
+}
+
+/* Q4_0 nibbles as int8 with the offset of 8 taken off: elements 0..15, 16..31. */
+static inline int8x16x2_t q4_unpack_neon(const uint8_t *q) {
+    uint8x16_t b = vld1q_u8(q);
+    int8x16x2_t r;
+    r.val[0] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(b, vdupq_n_u8(15))), vdupq_n_s8(8));
+    r.val[1] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), vdupq_n_s8(8));
+    return r;
+}
+
+/* One block's exact integer sums of weight * activation, in four lanes. */
+#define MQ_BLOCK_Q8(DOT, w, ab) \
+    DOT(DOT(vdupq_n_s32(0), vld1q_s8((const int8_t *)(w) + 2), vld1q_s8((ab).q)), \
+        vld1q_s8((const int8_t *)(w) + 18), vld1q_s8((ab).q + 16))
+#define MQ_BLOCK_Q4(DOT, w, ab) \
+    (wq = q4_unpack_neon((w) + 2), \
+     DOT(DOT(vdupq_n_s32(0), wq.val[0], vld1q_s8((ab).q)), wq.val[1], vld1q_s8((ab).q + 16)))
+
+/* dot_<name>(w, a, nb): BLOCK for each of nb blocks of BYTES bytes. */
+#define MQ_DEF_DOT(name, attr, BLOCK, DOT, BYTES) \
+    attr static float name(const uint8_t *w, const act_block *a, int64_t nb) { \
+        float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0); \
+        __attribute__((unused)) int8x16x2_t wq; /* MQ_BLOCK_Q4's */ \
+        int64_t b = 0; \
+        for (; b + 2 <= nb; b += 2, w += 2 * (BYTES)) { \
+            int32x4_t s0 = BLOCK(DOT, w, a[b]), s1 = BLOCK(DOT, w + (BYTES), a[b + 1]); \
+            acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(s0), f16_scale(w) * a[b].d); \
+            acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(s1), f16_scale(w + (BYTES)) * a[b + 1].d); \
+        } \
+        if (b < nb) acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(BLOCK(DOT, w, a[b])), f16_scale(w) * a[b].d); \
+        return vaddvq_f32(vaddq_f32(acc0, acc1)); \
+    }
+
+MQ_DEF_DOT(dot_q8_neon, , MQ_BLOCK_Q8, dot16_neon, 34)
+MQ_DEF_DOT(dot_q8_dotprod, MQ_DOTPROD, MQ_BLOCK_Q8, dot16_sdot, 34)
+MQ_DEF_DOT(dot_q4_neon, , MQ_BLOCK_Q4, dot16_neon, 18)
+MQ_DEF_DOT(dot_q4_dotprod, MQ_DOTPROD, MQ_BLOCK_Q4, dot16_sdot, 18)
+
+/* F16 weights x F16-rounded activations: widened to F32 (fcvtl), fused
+ * multiply-add in four 4-lane accumulators over 16-element steps (as
+ * llama.cpp's NEON F16 dot without FP16 arithmetic), then the tail. */
+static float dot_f16_neon(const uint16_t *w, const float *a, int64_t K) {
+    float32x4_t s[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
+    const float16_t *h = (const float16_t *)(const void *)w;
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        float16x8_t h0 = vld1q_f16(h + k), h1 = vld1q_f16(h + k + 8);
+        s[0] = vfmaq_f32(s[0], vcvt_f32_f16(vget_low_f16(h0)), vld1q_f32(a + k));
+        s[1] = vfmaq_f32(s[1], vcvt_high_f32_f16(h0), vld1q_f32(a + k + 4));
+        s[2] = vfmaq_f32(s[2], vcvt_f32_f16(vget_low_f16(h1)), vld1q_f32(a + k + 8));
+        s[3] = vfmaq_f32(s[3], vcvt_high_f32_f16(h1), vld1q_f32(a + k + 12));
+    }
+    float r = vaddvq_f32(vaddq_f32(vaddq_f32(s[0], s[1]), vaddq_f32(s[2], s[3])));
+    for (; k < K; k++) r += (float)h[k] * a[k];
+    return r;
+}
+#endif
+
 typedef float (*dot_q_fn)(const uint8_t *w, const act_block *a, int64_t nb);
 typedef float (*dot_h_fn)(const uint16_t *w, const float *a, int64_t K);
 
@@ -488,6 +615,38 @@ __attribute__((target("avx2"))) static void tile_avx2(const float *const *w, con
 }
 #endif
 
+#ifdef MQ_ARM
+/* tile_scalar's arithmetic in NEON lanes: lanes k mod 8 in two 4-lane
+ * vectors, a multiply then an add (no fmla; the build keeps the compiler from
+ * fusing them: -ffp-contract=off), the same combine8. Two rows of a at a
+ * time keep the 16 accumulators and the weights in registers. */
+static void tile_neon(const float *const *w, const float *const *a, int64_t K, float out[4][4]) {
+    for (int i0 = 0; i0 < 4; i0 += 2) {
+        float32x4_t acc[2][4][2];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 4; j++) acc[i][j][0] = acc[i][j][1] = vdupq_n_f32(0);
+        for (int64_t k = 0; k < K; k += 8) {
+            float32x4_t wv[4][2];
+            for (int j = 0; j < 4; j++) wv[j][0] = vld1q_f32(w[j] + k), wv[j][1] = vld1q_f32(w[j] + k + 4);
+            for (int i = 0; i < 2; i++) {
+                float32x4_t a0 = vld1q_f32(a[i0 + i] + k), a1 = vld1q_f32(a[i0 + i] + k + 4);
+                for (int j = 0; j < 4; j++) {
+                    acc[i][j][0] = vaddq_f32(acc[i][j][0], vmulq_f32(a0, wv[j][0]));
+                    acc[i][j][1] = vaddq_f32(acc[i][j][1], vmulq_f32(a1, wv[j][1]));
+                }
+            }
+        }
+        float s[8];
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 4; j++) {
+                vst1q_f32(s, acc[i][j][0]);
+                vst1q_f32(s + 4, acc[i][j][1]);
+                out[i0 + i][j] = combine8(s);
+            }
+    }
+}
+#endif
+
 static void mb_round_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
     const mq_ctx *c = vctx;
@@ -516,6 +675,9 @@ static void mb_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
 #ifdef MQ_X86
                 if (c->simd) tile_avx2(wp, ap, c->K, out);
                 else tile_scalar(wp, ap, c->K, out);
+#elif defined(MQ_ARM)
+                if (c->simd) tile_neon(wp, ap, c->K, out);
+                else tile_scalar(wp, ap, c->K, out);
 #else
                 tile_scalar(wp, ap, c->K, out);
 #endif
@@ -532,7 +694,7 @@ static px_status batch_run(const px_kernel_args *a, mq_ctx *c) {
     if (st) return st;
     a->host->parallel_for(c->M, 1, mb_round_range, c);
     mb_ctx b = {.M = c->M, .K = c->K, .N = c->N, .B = c->B, .bias = c->bias, .O = c->O, .ar = c->ha,
-                .row_bytes = c->row_bytes, .deq = px_dequantize_row_get(c->bt), .scr = &s, .simd = isa() >= ISA_AVX2};
+                .row_bytes = c->row_bytes, .deq = px_dequantize_row_get(c->bt), .scr = &s, .simd = isa() > ISA_SCALAR};
     b.ntm = (c->M + MQ_MT - 1) / MQ_MT;
     int64_t items = ((c->N + MB_NB - 1) / MB_NB) * b.ntm;
     a->host->parallel_for(items, 1, mb_range, &b);
@@ -564,6 +726,10 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
                            : (level == ISA_AVX512 ? dot_q4_avx512 : level == ISA_AVX2 ? dot_q4_avx2 : dot_q4_scalar);
     c.dh = level == ISA_AVX512 ? dot_f16_avx512 : level == ISA_AVX2 ? dot_f16_avx2 : dot_f16_scalar;
     c.f16_tiles = level == ISA_AVX512 && c.M > 1;
+#elif defined(MQ_ARM)
+    c.dq = c.bt == PX_Q8_0 ? (level == ISA_DOTPROD ? dot_q8_dotprod : level == ISA_NEON ? dot_q8_neon : dot_q8_scalar)
+                           : (level == ISA_DOTPROD ? dot_q4_dotprod : level == ISA_NEON ? dot_q4_neon : dot_q4_scalar);
+    c.dh = level >= ISA_NEON ? dot_f16_neon : dot_f16_scalar;
 #else
     (void)level;
     c.dq = c.bt == PX_Q8_0 ? dot_q8_scalar : dot_q4_scalar;
