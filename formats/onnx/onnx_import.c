@@ -510,36 +510,63 @@ static px_status add_initializers(ox_ctx *c, const onx_graph *g) {
     return PX_OK;
 }
 
-/* Import the nodes of g, in order. */
-static px_status add_nodes(ox_ctx *c, const onx_graph *g) {
+/* Import one node. */
+static px_status add_node(ox_ctx *c, const onx_node *n) {
     px_status st;
-    for (int32_t i = 0; i < g->n_nodes; i++) {
-        const onx_node *n = &g->nodes[i];
-        for (int32_t k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k][0] && !lookup(c, n->inputs[k]))
-                return ox_fail(c, n, PX_ERR_FORMAT, "input '%s' is not defined before the node", n->inputs[k]);
-        const ox_op *op = find_op(n);
-        if (!op) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "op %s%s%s is not supported", n->domain, n->domain[0] ? "." : "", n->op_type);
-        if ((st = op->fn(c, n))) return st;
-        if (c->trace) {
-            fprintf(stderr, "onnx: %s %s(", n->name, n->op_type);
-            for (int32_t k = 0; k < n->n_inputs; k++) {
-                ox_val *v = lookup(c, n->inputs[k]);
-                fprintf(stderr, "%s%s%s", k ? ", " : "", n->inputs[k], ox_known(v) ? "=known" : "");
-            }
-            fprintf(stderr, ") ->");
-            for (int32_t k = 0; k < n->n_outputs; k++) {
-                ox_val *v = lookup(c, n->outputs[k]);
-                if (!v) continue;
-                fprintf(stderr, " %s %s[", v->name, px_dtype_name(v->dt));
-                for (int32_t d = 0; d < v->rank; d++) fprintf(stderr, "%s%lld", d ? "," : "", (long long)v->ne[d]);
-                fprintf(stderr, "]%s", ox_known(v) ? " known" : "");
-            }
-            fprintf(stderr, "\n");
+    for (int32_t k = 0; k < n->n_inputs; k++)
+        if (n->inputs[k][0] && !lookup(c, n->inputs[k]))
+            return ox_fail(c, n, PX_ERR_FORMAT, "input '%s' is not defined before the node", n->inputs[k]);
+    const ox_op *op = find_op(n);
+    if (!op) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "op %s%s%s is not supported", n->domain, n->domain[0] ? "." : "", n->op_type);
+    if ((st = op->fn(c, n))) return st;
+    if (c->trace) {
+        fprintf(stderr, "onnx: %s %s(", n->name, n->op_type);
+        for (int32_t k = 0; k < n->n_inputs; k++) {
+            ox_val *v = lookup(c, n->inputs[k]);
+            fprintf(stderr, "%s%s%s", k ? ", " : "", n->inputs[k], ox_known(v) ? "=known" : "");
         }
-        for (int32_t k = 0; k < n->n_outputs; k++)
-            if (n->outputs[k][0] && !lookup(c, n->outputs[k]))
-                return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output %d ('%s') is not supported", k, n->outputs[k]);
+        fprintf(stderr, ") ->");
+        for (int32_t k = 0; k < n->n_outputs; k++) {
+            ox_val *v = lookup(c, n->outputs[k]);
+            if (!v) continue;
+            fprintf(stderr, " %s %s[", v->name, px_dtype_name(v->dt));
+            for (int32_t d = 0; d < v->rank; d++) fprintf(stderr, "%s%lld", d ? "," : "", (long long)v->ne[d]);
+            fprintf(stderr, "]%s", ox_known(v) ? " known" : "");
+        }
+        fprintf(stderr, "\n");
+    }
+    for (int32_t k = 0; k < n->n_outputs; k++)
+        if (n->outputs[k][0] && !lookup(c, n->outputs[k]))
+            return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output %d ('%s') is not supported", k, n->outputs[k]);
+    return PX_OK;
+}
+
+/* Import the nodes of g, in order; patterns that map to one composite IR op
+ * are fused (onnx_fuse.c). */
+static px_status add_nodes(ox_ctx *c, const onx_graph *g) {
+    int32_t *role = onx_alloc(c->a, sizeof(int32_t) * (size_t)(g->n_nodes ? g->n_nodes : 1));
+    ox_fusion *fs;
+    int32_t nf; /* fusions planned */
+    px_status st;
+    if (!role) return ox_fail(c, NULL, PX_ERR_NO_MEMORY, "out of memory");
+    if ((st = ox_fuse_plan(c, g, role, &fs, &nf))) return st;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        if (role[i] < 0) continue; /* imported with its fusion */
+        if (role[i] > 0) {
+            const ox_fusion *f = ox_fusion_at(fs, role[i] - 1);
+            int done;
+            if ((st = ox_fuse_emit(c, f, &done))) return st;
+            if (done) {
+                if (c->trace) fprintf(stderr, "onnx: %s fused into one IR op\n", g->nodes[i].name);
+                continue;
+            }
+            const onx_node *const *nodes;
+            int32_t k = ox_fuse_nodes(f, &nodes);
+            for (int32_t j = 0; j < k; j++)
+                if ((st = add_node(c, nodes[j]))) return st;
+            continue;
+        }
+        if ((st = add_node(c, &g->nodes[i]))) return st;
     }
     return PX_OK;
 }

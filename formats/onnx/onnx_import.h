@@ -134,6 +134,16 @@ int ox_is_int(px_dtype t);
 px_status ox_run_subgraph(ox_ctx *c, const onx_node *n, const onx_graph *g, ox_val *const *inputs, int32_t n_inputs,
                           ox_val **outputs, int32_t n_outputs);
 
+/* Fusions (onnx_fuse.c): the plan of graph g gives role[i] = -1 for nodes
+ * imported inside a fusion, k+1 for the node that emits fusion k. Emitting
+ * sets *done = 0 when the operands do not fit; the caller then imports the
+ * fusion's nodes (ox_fuse_nodes, in graph order) one by one. */
+typedef struct ox_fusion ox_fusion;
+px_status ox_fuse_plan(ox_ctx *c, const onx_graph *g, int32_t *role, ox_fusion **out, int32_t *out_n);
+px_status ox_fuse_emit(ox_ctx *c, const ox_fusion *f, int *done);
+int32_t ox_fuse_nodes(const ox_fusion *f, const onx_node *const **out);
+const ox_fusion *ox_fusion_at(const ox_fusion *fs, int32_t k);
+
 /* 1 when v's contents are known at import and may be folded: constants,
  * and graph inputs given with small integer contents (shapes). */
 int ox_known(const ox_val *v);
