@@ -1,5 +1,10 @@
 /* ONNX integer matmul and (de)quantization: MatMulInteger, QLinearMatMul,
- * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear. */
+ * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear.
+ *
+ * Quantized types: the 8/16/32-bit integers, int4/uint4/int2/uint2 (round
+ * half to even, saturate to the type's range) and the float8/float4 types
+ * (x / scale + zero point cast with round to nearest even, saturating unless
+ * the saturate attribute is 0). */
 #include <string.h>
 
 #include "onnx_import.h"
@@ -31,6 +36,10 @@ static px_status imp_matmul_integer(ox_ctx *c, const onx_node *n) {
 
 static void int_range(px_dtype t, double *lo, double *hi) {
     switch (t) {
+    case PX_I2: *lo = -2; *hi = 1; break;
+    case PX_U2: *lo = 0; *hi = 3; break;
+    case PX_I4: *lo = -8; *hi = 7; break;
+    case PX_U4: *lo = 0; *hi = 15; break;
     case PX_I8: *lo = -128; *hi = 127; break;
     case PX_U8: *lo = 0; *hi = 255; break;
     case PX_I16: *lo = -32768; *hi = 32767; break;
@@ -127,7 +136,11 @@ static px_status imp_quantize(ox_ctx *c, const onx_node *n) {
         if (t < 0) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "output_dtype %s is not supported", onx_type_name((int32_t)od));
         odt = (px_dtype)t;
     }
-    if (!ox_is_int(odt)) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "quantizing to %s is not supported", px_dtype_name(odt));
+    const int small_float = odt == PX_F8E4M3FN || odt == PX_F8E4M3FNUZ || odt == PX_F8E5M2 || odt == PX_F8E5M2FNUZ ||
+                            odt == PX_F4E2M1;
+    const int small_int = odt == PX_I4 || odt == PX_U4 || odt == PX_I2 || odt == PX_U2;
+    if (!ox_is_int(odt) && !small_int && !small_float)
+        return ox_fail(c, n, PX_ERR_UNSUPPORTED, "quantizing to %s is not supported", px_dtype_name(odt));
     px_value sc = q_param(c, n, ox_in_ir(c, n, 1), r, ne), zp = q_param(c, n, ox_ir(c, zpv), r, ne);
     if (sc == PX_NONE) return ox_fail(c, n, PX_ERR_INVALID_ARG, "bad scale or axis");
     px_dtype ds;
@@ -137,6 +150,12 @@ static px_status imp_quantize(ox_ctx *c, const onx_node *n) {
     /* x / scale in the precision of the inputs, then rounded half to even */
     px_dtype work = dx == PX_F64 || ds == PX_F64 ? PX_F64 : PX_F32;
     px_value v = ox_binary(c, PX_OP_DIV, ox_cast(c, x, work), ox_cast(c, sc, work));
+    if (small_float) { /* one rounding, by the cast (float8/float4 zero points are 0 in practice) */
+        if (zp != PX_NONE) v = ox_binary(c, PX_OP_ADD, v, ox_cast(c, zp, work));
+        const int sat = odt == PX_F4E2M1 || ox_attr_i(n, "saturate", 1) != 0;
+        px_attr a[] = {PX_ATTR_I("dtype", odt), PX_ATTR_I("saturate", sat)};
+        return ox_out_ir(c, n, 0, ox_node(c, PX_OP_CAST, &v, 1, a, 2));
+    }
     return ox_out_ir(c, n, 0, requantize(c, ox_cast(c, v, PX_F64), zp, odt));
 }
 

@@ -729,6 +729,10 @@ static void cast_values(crng *r, px_dtype t, int64_t n, double *v) {
             case PX_U32: lo = 0; hi = 4294967295.0; break;
             case PX_U64: lo = 0; hi = 1e15; break;
             case PX_I64: lo = -1e15; hi = 1e15; break;
+            case PX_I4: lo = -8; hi = 7; break;
+            case PX_U4: lo = 0; hi = 15; break;
+            case PX_I2: lo = -2; hi = 1; break;
+            case PX_U2: lo = 0; hi = 3; break;
             default: lo = -2147483648.0; hi = 2147483647.0; break;
             }
             v[i] = i == 0 ? lo : i == 1 ? hi : (rng_next(r) & 1) ? (double)rng_int(r, -300, 300) : floor(rng_uniform(r, lo, hi));
@@ -739,10 +743,13 @@ static void cast_values(crng *r, px_dtype t, int64_t n, double *v) {
 }
 
 static void gen_cast(crng *r, case_sink sink, void *ctx) {
-    static const px_dtype plain[] = {PX_F32, PX_F16, PX_BF16, PX_F64, PX_I8, PX_I16, PX_I32,
-                                     PX_I64, PX_U8, PX_U16, PX_U32, PX_U64, PX_BOOL};
-    for (int si = 0; si < 13; si++)
-        for (int ti = 0; ti < 13; ti++) {
+    static const px_dtype plain[] = {PX_F32,        PX_F16,   PX_BF16,       PX_F64,    PX_I8,     PX_I16,
+                                     PX_I32,        PX_I64,   PX_U8,         PX_U16,    PX_U32,    PX_U64,
+                                     PX_BOOL,       PX_F8E4M3FN, PX_F8E4M3FNUZ, PX_F8E5M2, PX_F8E5M2FNUZ, PX_F8E8M0,
+                                     PX_F4E2M1,     PX_I4,    PX_U4,         PX_I2,     PX_U2};
+    enum { N_PLAIN = sizeof plain / sizeof plain[0] };
+    for (int si = 0; si < N_PLAIN; si++)
+        for (int ti = 0; ti < N_PLAIN; ti++) {
             ccase c;
             case_init(&c, PX_OP_CAST);
             int64_t ne[2] = {rng_int(r, 0, 3) ? 3 : 0, rng_pick(r, (const int64_t[]){17, 40}, 2)};
@@ -756,6 +763,27 @@ static void gen_cast(crng *r, case_sink sink, void *ctx) {
             case_label(&c, " -> %s", dn(plain[ti]));
             EMIT();
         }
+    /* saturate = 0 (float8 overflow to inf/NaN, integers wrap around) and the
+     * F8E8M0 rounding modes, from the float sources and I32 */
+    static const px_dtype src[] = {PX_F32, PX_F16, PX_F64, PX_I32};
+    static const px_dtype dst[] = {PX_F8E4M3FN, PX_F8E4M3FNUZ, PX_F8E5M2, PX_F8E5M2FNUZ, PX_F8E8M0, PX_F4E2M1,
+                                   PX_I4,       PX_U4,         PX_I2,     PX_U2,         PX_I8,     PX_U16};
+    for (int si = 0; si < 4; si++)
+        for (int ti = 0; ti < (int)(sizeof dst / sizeof dst[0]); ti++)
+            for (int rm = 0; rm < (dst[ti] == PX_F8E8M0 ? 3 : 1); rm++) {
+                ccase c;
+                case_init(&c, PX_OP_CAST);
+                int64_t ne[2] = {2, 40};
+                double v[80];
+                cast_values(r, src[si], 80, v);
+                case_values(&c, 0, IN_INPUT, src[si], 2, ne, v);
+                label_inputs(&c);
+                case_attr_i(&c, "dtype", dst[ti]);
+                case_attr_i(&c, "saturate", 0);
+                if (rm) case_attr_i(&c, "round_mode", rm);
+                case_label(&c, " -> %s saturate=0 round_mode=%d", dn(dst[ti]), rm);
+                EMIT();
+            }
     for (int qi = 0; qi < N_QUANT; qi++)
         for (int k = 0; k < 4; k++) {
             ccase c;

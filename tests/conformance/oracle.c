@@ -113,6 +113,10 @@ static void int_range(px_dtype t, double *lo, double *hi) {
     case PX_U32: *lo = 0; *hi = 4294967295.0; break;
     case PX_U64: *lo = 0; *hi = 18446744073709551615.0; break;
     case PX_BOOL: *lo = 0; *hi = 1; break;
+    case PX_I4: *lo = -8; *hi = 7; break;
+    case PX_U4: *lo = 0; *hi = 15; break;
+    case PX_I2: *lo = -2; *hi = 1; break;
+    case PX_U2: *lo = 0; *hi = 3; break;
     default: *lo = -INFINITY; *hi = INFINITY; break;
     }
 }
@@ -127,14 +131,25 @@ static double round_to(px_dtype t, double x) {
     }
 }
 
-/* px_convert's rules for one value to a plain dtype. */
-static double convert_to(px_dtype t, double x) {
+/* px_convert's rules for one value to a plain dtype; CAST's saturate = 0
+ * (float8: inf/NaN; integers of up to 32 bits: wrap around) and round_mode. */
+static double convert_to(px_dtype t, double x, int saturate, int round_mode) {
+    if (t == PX_F8E4M3FN || t == PX_F8E4M3FNUZ || t == PX_F8E5M2 || t == PX_F8E5M2FNUZ || t == PX_F8E8M0 ||
+        t == PX_F4E2M1)
+        return oracle_round_small(t, x, saturate, round_mode);
     if (oracle_is_float(t)) return round_to(t, x);
     if (t == PX_BOOL) return x != 0; /* NaN is non-zero */
-    if (isnan(x)) return 0;
+    if (isnan(x) || (!saturate && isinf(x))) return 0;
     double lo, hi;
     int_range(t, &lo, &hi);
     double v = trunc(x);
+    if (!saturate) { /* v modulo 2^bits, into [lo, hi] */
+        double m = hi - lo + 1;
+        v = fmod(v, m);
+        if (v < lo) v += m;
+        if (v > hi) v -= m;
+        return v;
+    }
     return v < lo ? lo : v > hi ? hi : v;
 }
 
@@ -566,7 +581,8 @@ static int eval_cast(const px_attr *attrs, int32_t n_attrs, const otensor *in, o
             return OFAIL("cast: block type to integer is not tested");
         }
     } else {
-        for (int64_t i = 0; i < n; i++) out->v[i] = convert_to(dt, x[i]);
+        int sat = px_attr_int(attrs, n_attrs, "saturate", 1) != 0, rm = (int)px_attr_int(attrs, n_attrs, "round_mode", 0);
+        for (int64_t i = 0; i < n; i++) out->v[i] = convert_to(dt, x[i], sat, rm);
         out->exact = 1;
     }
     free(x);
@@ -668,7 +684,7 @@ static int eval_set_rows(const otensor *in, oresult *out, char *msg, size_t msg_
                 tol[e] *= oracle_quant_c(D->dtype);
             }
         } else {
-            for (int64_t e = 0; e < row; e++) dst[e] = convert_to(D->dtype, src[e]);
+            for (int64_t e = 0; e < row; e++) dst[e] = convert_to(D->dtype, src[e], 1, 0);
         }
     }
     out->exact = !q;
@@ -686,7 +702,7 @@ static int eval_arange(const px_attr *attrs, int32_t n_attrs, oresult *out, char
     if (ores_init(out, dt, 1, &n)) return OFAIL("out of memory");
     for (int64_t i = 0; i < n; i++) {
         double v = start + (double)i * step;
-        out->v[i] = oracle_is_float(dt) ? v : convert_to(dt, v);
+        out->v[i] = oracle_is_float(dt) ? v : convert_to(dt, v, 1, 0);
         out->tol[i] = oracle_is_float(dt) ? 2 * OU * (fabs(start) + fabs((double)i * step)) : 0;
     }
     return 0;

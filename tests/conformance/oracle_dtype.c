@@ -1,6 +1,8 @@
 /* Conformance oracle: dtype traits, decoders for every dtype (including the
- * GGUF block types, from the layouts written in types.h), rounding to the
- * float dtypes and the store tolerance. Independent of core/common. */
+ * GGUF block types, from the layouts written in types.h, and the float8 /
+ * float4 / sub-byte integer types from the formats described there),
+ * rounding to the float dtypes and the store tolerance. Independent of
+ * core/common. */
 #include <math.h>
 #include <string.h>
 
@@ -21,6 +23,10 @@ static const otraits k_traits[PX_DTYPE_COUNT] = {
     [PX_Q5_0] = {32, 22, 0, 0, 1},  [PX_Q5_1] = {32, 24, 0, 0, 1},  [PX_Q8_0] = {32, 34, 0, 0, 1},
     [PX_Q2_K] = {256, 84, 0, 0, 1}, [PX_Q3_K] = {256, 110, 0, 0, 1}, [PX_Q4_K] = {256, 144, 0, 0, 1},
     [PX_Q5_K] = {256, 176, 0, 0, 1}, [PX_Q6_K] = {256, 210, 0, 0, 1}, [PX_IQ4_NL] = {32, 18, 0, 0, 1},
+    [PX_F8E4M3FN] = {1, 1, 1, 0, 0}, [PX_F8E4M3FNUZ] = {1, 1, 1, 0, 0}, [PX_F8E5M2] = {1, 1, 1, 0, 0},
+    [PX_F8E5M2FNUZ] = {1, 1, 1, 0, 0}, [PX_F8E8M0] = {1, 1, 1, 0, 0}, [PX_F4E2M1] = {1, 1, 1, 0, 0},
+    [PX_I4] = {1, 1, 0, 1, 0},      [PX_U4] = {1, 1, 0, 1, 0},      [PX_I2] = {1, 1, 0, 1, 0},
+    [PX_U2] = {1, 1, 0, 1, 0},
 };
 
 static int valid(px_dtype t) { return (int)t >= 0 && t < PX_DTYPE_COUNT; }
@@ -56,6 +62,72 @@ static double bf16(uint16_t h) {
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
+}
+
+/* ---- float8 / float4 ------------------------------------------------------------------ */
+
+/* Sign-exponent-mantissa formats of types.h. nan: 'f' (FN: all ones),
+ * 'z' (FNUZ: 0x80 only, no -0), 'i' (IEEE: inf and NaN at the top
+ * exponent), 'n' (E2M1: none). maxv is the largest finite value. */
+typedef struct ofmt {
+    int ebits, mant, bias;
+    char nan;
+    double maxv;
+} ofmt;
+
+static const ofmt *ofmt_of(px_dtype t) {
+    static const ofmt f[] = {{4, 3, 7, 'f', 448}, {4, 3, 8, 'z', 240}, {5, 2, 15, 'i', 57344}, {5, 2, 16, 'z', 57344},
+                             {2, 1, 1, 'n', 6}};
+    switch (t) {
+    case PX_F8E4M3FN: return &f[0];
+    case PX_F8E4M3FNUZ: return &f[1];
+    case PX_F8E5M2: return &f[2];
+    case PX_F8E5M2FNUZ: return &f[3];
+    case PX_F4E2M1: return &f[4];
+    default: return NULL;
+    }
+}
+
+static double small_float(px_dtype t, uint8_t b) {
+    if (t == PX_F8E8M0) return b == 255 ? NAN : ldexp(1.0, b - 127);
+    const ofmt *f = ofmt_of(t);
+    int top = 1 << (f->ebits + f->mant); /* the sign bit */
+    int s = (b & top) != 0, e = (b & (top - 1)) >> f->mant, m = b & ((1 << f->mant) - 1);
+    int all_e = (1 << f->ebits) - 1, all_m = (1 << f->mant) - 1;
+    if (f->nan == 'z' && s && !e && !m) return NAN;
+    if (f->nan == 'f' && e == all_e && m == all_m) return NAN;
+    if (f->nan == 'i' && e == all_e) return m ? NAN : s ? -INFINITY : INFINITY;
+    double v = e ? ldexp((double)(m + (1 << f->mant)), e - f->bias - f->mant) : ldexp((double)m, 1 - f->bias - f->mant);
+    return s ? -v : v;
+}
+
+double oracle_round_small(px_dtype t, double x, int saturate, int round_mode) {
+    if (t == PX_F8E8M0) { /* powers of two 2^-127 .. 2^127, sign ignored */
+        if (isnan(x) || isinf(x)) return NAN;
+        double a = fabs(x), lo = ldexp(1.0, -127);
+        if (a <= lo) return lo;
+        int e;
+        frexp(a, &e);
+        double p = ldexp(1.0, e - 1), r = p; /* p <= a < 2p */
+        if (a != p && (round_mode == 0 || (round_mode == 2 && a >= 1.5 * p))) r = 2 * p;
+        if (r > ldexp(1.0, 127)) return saturate ? ldexp(1.0, 127) : NAN;
+        return r;
+    }
+    const ofmt *f = ofmt_of(t);
+    if (isnan(x)) return f->nan == 'n' ? -0.0 : NAN;
+    if (f->nan == 'n') saturate = 1;
+    double r = INFINITY;
+    if (!isinf(x)) {
+        int e;
+        frexp(fabs(x), &e);
+        e -= 1;
+        if (e < 1 - f->bias) e = 1 - f->bias;
+        double q = ldexp(1.0, e - f->mant);
+        r = nearbyint(fabs(x) / q) * q; /* ties to even */
+    }
+    if (r > f->maxv) r = saturate ? f->maxv : f->nan == 'i' ? INFINITY : NAN;
+    if (r == 0 && f->nan == 'z') return 0.0;
+    return x < 0 ? -r : r;
 }
 
 /* ---- block decoders (one block of `block` elements each) -------------------------- */
@@ -211,6 +283,12 @@ int oracle_decode(px_dtype t, const void *data, int64_t n, double *out) {
         case PX_U32: { uint32_t v; memcpy(&v, q, 4); out[i] = v; break; }
         case PX_U64: { uint64_t v; memcpy(&v, q, 8); out[i] = (double)v; break; }
         case PX_BOOL: out[i] = q[0] != 0; break;
+        /* sub-byte integers: stored sign-extended (I4, I2) or zero-extended in
+         * their byte; other bytes decode out of range and so never match */
+        case PX_I4: case PX_I2: out[i] = (int8_t)q[0]; break;
+        case PX_U4: case PX_U2: out[i] = q[0]; break;
+        case PX_F8E4M3FN: case PX_F8E4M3FNUZ: case PX_F8E5M2: case PX_F8E5M2FNUZ: case PX_F8E8M0:
+        case PX_F4E2M1: out[i] = small_float(t, q[0]); break;
         default: return -1;
         }
     }

@@ -9,6 +9,10 @@
 #define OU ORACLE_U
 
 double oracle_half(uint16_t h);
+/* Round x to a float8/float4 dtype (types.h, ops.h CAST): ties to even;
+ * saturate 0 gives inf/NaN out of range; round_mode 0 up, 1 down, 2
+ * nearest for F8E8M0. */
+double oracle_round_small(px_dtype t, double x, int saturate, int round_mode);
 /* Round-trip rows of F32 values through Q8_0 the way ggml's reference
  * quantizer does (d = amax/127 stored as f16, q = round(x / d)); y gets the
  * dequantized values, quantum (may be NULL) the block's step. */
