@@ -38,7 +38,7 @@ static const char *const px_op_names[PX_OP_COUNT] = {
     [PX_OP_SCATTER_ELEMENTS] = "scatter_elements", [PX_OP_SCATTER_ND] = "scatter_nd",
     [PX_OP_TOPK] = "topk", [PX_OP_CONV] = "conv", [PX_OP_CONV_TRANSPOSE] = "conv_transpose",
     [PX_OP_MAX_POOL] = "max_pool", [PX_OP_AVG_POOL] = "avg_pool", [PX_OP_LP_POOL] = "lp_pool",
-    [PX_OP_PAD] = "pad", [PX_OP_RESIZE] = "resize", [PX_OP_LRN] = "lrn",
+    [PX_OP_PAD] = "pad", [PX_OP_RESIZE] = "resize", [PX_OP_LRN] = "lrn", [PX_OP_GRID_SAMPLE] = "grid_sample",
 };
 
 const char *px_op_name(px_op op) {

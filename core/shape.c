@@ -584,6 +584,24 @@ px_status px_infer(const px_graph *g, px_op op, const px_value *ids, int32_t n_i
         *odt = (px_dtype)dt;
         return PX_OK;
     }
+    case PX_OP_GRID_SAMPLE: {
+        if ((st = need_inputs(n_in, 2, 2)) || (st = need_present(in, n_in, 2))) return st;
+        const px_shape *x = &in[0].shape, *gs = &in[1].shape;
+        int32_t r = x->rank - 2;
+        if (r < 1 || r > 3 || gs->rank != r + 2) FAIL(PX_ERR_SHAPE, "grid_sample needs x [N, C, D1..Dr] and grid [N, O1..Or, r], r = 1..3");
+        if (!dim_is(gs->d[r + 1], r)) FAIL(PX_ERR_SHAPE, "grid's last dim must be %d", r);
+        if (!dim_eq(x->d[0], gs->d[0])) FAIL(PX_ERR_SHAPE, "x and grid differ in batch");
+        if (!is_float(in[0].dtype) || in[1].dtype != in[0].dtype) FAIL(PX_ERR_DTYPE, "grid_sample needs x and grid of one float dtype");
+        px_shape o;
+        memset(&o, 0, sizeof o);
+        o.rank = x->rank;
+        o.d[0] = x->d[0];
+        o.d[1] = x->d[1];
+        for (int32_t i = 0; i < r; i++) o.d[2 + i] = gs->d[1 + i];
+        *out = o;
+        *odt = in[0].dtype;
+        return PX_OK;
+    }
     default: break;
     }
     /* The ops appended for the ONNX importer infer in their own files. */

@@ -495,7 +495,22 @@ static px_status imp_conv_integer(ox_ctx *c, const onx_node *n) {
     return ox_out_ir(c, n, 0, ox_cast(c, y, odt));
 }
 
+static px_status imp_grid_sample(ox_ctx *c, const onx_node *n) {
+    ox_val *x = ox_in(c, n, 0), *g = ox_in(c, n, 1);
+    if (!x || !g) return ox_fail(c, n, PX_ERR_INVALID_ARG, "X and grid are required");
+    static const char *const modes[] = {"linear", "nearest", "cubic", "bilinear", "nearest", "bicubic"};
+    static const char *const pads[] = {"zeros", "border", "reflection"};
+    int64_t mode = mode_index(ox_attr_s(c, n, "mode", ox_opset(c) < 20 ? "bilinear" : "linear"), modes, 6);
+    int64_t padding = mode_index(ox_attr_s(c, n, "padding_mode", "zeros"), pads, 3);
+    if (mode < 0 || padding < 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "unknown mode or padding_mode");
+    px_value in[2] = {ox_ir(c, x), ox_cast(c, ox_ir(c, g), x->dt)};
+    px_attr a[] = {PX_ATTR_I("mode", mode % 3), PX_ATTR_I("padding", padding),
+                   PX_ATTR_I("align_corners", ox_attr_i(n, "align_corners", 0))};
+    return ox_out_ir(c, n, 0, ox_node(c, PX_OP_GRID_SAMPLE, in, 2, a, 3));
+}
+
 const ox_op ox_ops_vision[] = {
+    {"GridSample", imp_grid_sample},
     {"AffineGrid", imp_affine_grid}, {"MaxUnpool", imp_max_unpool}, {"ConvInteger", imp_conv_integer},
     {"QLinearConv", imp_conv_integer},
     {"Conv", imp_conv}, {"ConvTranspose", imp_conv_transpose}, {"MaxPool", imp_pool}, {"AveragePool", imp_pool},

@@ -348,6 +348,14 @@ typedef enum px_op {
      *   beta:f = 0.75, bias:f = 1 (ONNX LRN across channels).            */
     PX_OP_LRN = 95,
 
+    /* GRID_SAMPLE: (x [N, C, D1..Dr], grid [N, O1..Or, r]) -> out [N, C, O1..Or],
+     *   r = 1..3; grid[..., 0] is the coordinate along the last dim of x,
+     *   normalised to [-1, 1]. attrs mode:i = 0 (0 linear, 1 nearest: ties
+     *   to even, 2 cubic: a = -0.75), padding:i = 0 (0 zeros, 1 border,
+     *   2 reflection), align_corners:i = 0. ONNX GridSample (opset 20)
+     *   semantics. Float dtypes; x and grid one dtype.                      */
+    PX_OP_GRID_SAMPLE = 96,
+
     PX_OP_COUNT
 } px_op;
 

@@ -246,6 +246,7 @@ CPU_KERNEL_DECL(scatter_elements);
 CPU_KERNEL_DECL(scatter_nd);
 CPU_KERNEL_DECL(topk);           /* ARGMIN: the argmax kernel (k_misc.c) */
 /* k_vision.c: ops for the ONNX importer (conv, pooling, pad, resize, lrn) */
+CPU_KERNEL_DECL(grid_sample); /* k_grid.c */
 
 /* Need functions of the kernels with scratch. */
 void cpu_matmul_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,

@@ -334,6 +334,7 @@ static const px_kernel cpu_kernels[] = {
     K(PX_OP_SCATTER_ND, "scatter_nd_ref", scatter_nd),
     K(PX_OP_TOPK, "topk_ref", topk),
     /* ops for the ONNX importer: conv, pooling, pad, resize, lrn (k_vision.c) */
+    K(PX_OP_GRID_SAMPLE, "grid_sample_ref", grid_sample), /* k_grid.c */
 };
 
 static px_status cpu_get_kernels(void *dev, const px_kernel **out_kernels, int32_t *out_count) {
