@@ -85,5 +85,6 @@ void conf_generate_large(px_op op, crng *r, case_sink sink, void *ctx);
  * EXPAND..TOPK, conf_cases_vision.c: CONV..LRN); nothing for other ops. */
 void conf_generate_index(px_op op, crng *r, case_sink sink, void *ctx);
 void conf_generate_vision(px_op op, crng *r, case_sink sink, void *ctx);
+void conf_generate_grid(px_op op, crng *r, case_sink sink, void *ctx); /* conf_cases_grid.c */
 
 #endif

@@ -1094,6 +1094,7 @@ void conf_generate(px_op op, crng *r, case_sink sink, void *ctx) {
     default: /* RESHAPE: tested through graphs in test_conformance.c */
         conf_generate_index(op, r, sink, ctx);
         conf_generate_vision(op, r, sink, ctx);
+        conf_generate_grid(op, r, sink, ctx);
         break;
     }
 }

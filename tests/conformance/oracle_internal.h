@@ -50,6 +50,8 @@ int oracle_nn(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in
 #define ORACLE_NOT_MINE 2 /* distinct from 1, "the kernel must fail" */
 int oracle_index(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
                  char *msg, size_t msg_cap);
+int oracle_grid(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
+                char *msg, size_t msg_cap); /* oracle_grid.c */
 int oracle_vision(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in, int32_t n_in, oresult *out,
                   char *msg, size_t msg_cap);
 

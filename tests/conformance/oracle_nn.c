@@ -436,5 +436,7 @@ int oracle_nn(px_op op, const px_attr *attrs, int32_t n_attrs, const otensor *in
     if (rc != ORACLE_NOT_MINE) return rc;
     rc = oracle_vision(op, attrs, n_attrs, in, n_in, out, msg, msg_cap);
     if (rc != ORACLE_NOT_MINE) return rc;
+    rc = oracle_grid(op, attrs, n_attrs, in, n_in, out, msg, msg_cap);
+    if (rc != ORACLE_NOT_MINE) return rc;
     return OFAIL("the oracle has no op %d", (int)op);
 }
