@@ -65,8 +65,8 @@ enum {
     /* Out-of-range values do not saturate: float8 targets give inf (F8E5M2)
      * or NaN (the other float8 types, F8E8M0 included), integer targets
      * (not BOOL) keep the low bits of the value truncated toward zero
-     * (wrap-around modulo 2^bits, NaN giving 0), as numpy's astype and ONNX
-     * Cast to int4/uint4/int2/uint2 do. F4E2M1 and the floats of 16 bits and
+     * (wrap-around modulo 2^bits; NaN and infinities give 0), as numpy's
+     * astype and ONNX Cast to int4/uint4/int2/uint2 do. F4E2M1 and the floats of 16 bits and
      * more are not affected.                                              */
     PX_CONVERT_NO_SATURATE = 1,
     /* F8E8M0 targets: round the exponent down (toward zero) / to nearest with
