@@ -7,7 +7,7 @@
 #   qemu-user, and the arm64 builds of the libraries (Debian multiarch: adds
 #   the arm64 architecture to dpkg). About 75 MB of packages.
 set -eu
-PACKAGES="build-essential cmake pkg-config libinih-dev libjansson-dev libcurl4-openssl-dev clang libclang-rt-14-dev python3 python3-numpy"
+PACKAGES="build-essential cmake pkg-config libinih-dev libjansson-dev libcurl4-openssl-dev clang libclang-rt-14-dev python3 python3-numpy python3-onnx"
 ARCH=""
 if [ "${1:-}" = arm ]; then
   PACKAGES="cmake pkg-config gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libinih-dev:arm64 libjansson-dev:arm64 libcurl4-openssl-dev:arm64"
