@@ -52,6 +52,7 @@ extern const ox_op ox_ops_quant[];
 extern const ox_op ox_ops_vision[];
 extern const ox_op ox_ops_attn[];
 extern const ox_op ox_ops_ctrl[];
+extern const ox_op ox_ops_misc[];
 
 /* ---- the importer's services ------------------------------------------------ */
 
