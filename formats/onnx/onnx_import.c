@@ -510,7 +510,10 @@ static px_status add_initializers(ox_ctx *c, const onx_graph *g) {
         v->rank = t->rank;
         memcpy(v->ne, t->dims, sizeof(int64_t) * (size_t)t->rank);
         v->data = data;
-        v->in_file = t->has_raw || t->external;
+        /* borrowed only when the bytes are used in place (packed 4/2-bit
+         * tensors are unpacked into the import arena) */
+        v->in_file = (t->has_raw && data == (const void *)t->raw.p) ||
+                     (t->external && (const uint8_t *)data >= ext && (const uint8_t *)data < ext + ext_len);
     }
     return PX_OK;
 }

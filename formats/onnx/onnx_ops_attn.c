@@ -469,7 +469,54 @@ static px_status imp_tensor_scatter(ox_ctx *c, const onx_node *n) {
     return ox_out_ir(c, n, 0, ox_node(c, PX_OP_SCATTER_ELEMENTS, in, 3, a, 2));
 }
 
+
+/* An IR value handed to a subgraph as an input. */
+static ox_val *as_val(ox_ctx *c, px_value v) {
+    ox_val *o = onx_alloc(ox_arena(c), sizeof *o);
+    if (!o || v == PX_NONE) return NULL;
+    o->name = "";
+    o->v = v;
+    ox_shape(c, v, &o->dt, &o->rank, o->ne);
+    return o;
+}
+
+/* Apply a one-input, one-output subgraph attribute (FlexAttention's
+ * score_mod / prob_mod) to v. */
+static px_status apply_mod(ox_ctx *c, const onx_node *n, const char *attr, px_value *v) {
+    const onx_attr *a = ox_attr(n, attr);
+    if (!a || !a->g) return PX_OK;
+    ox_val *in = as_val(c, *v), *out = NULL;
+    if (!in) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
+    px_status st = ox_run_subgraph(c, n, a->g, &in, 1, &out, 1);
+    if (st) return st;
+    *v = ox_ir(c, out);
+    return *v == PX_NONE ? ox_fail(c, n, PX_ERR_INTERNAL, "%s gave no value", attr) : PX_OK;
+}
+
+/* ai.onnx.preview FlexAttention: Y = prob_mod(softmax(score_mod(Q K^T scale))) V
+ * over [B, H, L, E] inputs; each K/V head serves a contiguous group of query
+ * heads. */
+static px_status imp_flex_attention(ox_ctx *c, const onx_node *n) {
+    ox_val *qv = ox_in(c, n, 0), *kv = ox_in(c, n, 1), *vv = ox_in(c, n, 2);
+    if (!qv || !kv || !vv || qv->rank != 4 || kv->rank != 4 || vv->rank != 4)
+        return ox_fail(c, n, PX_ERR_SHAPE, "Q, K and V must be [B, H, L, E]");
+    int64_t Hq = qv->ne[1], Hk = kv->ne[1];
+    if (Hk <= 0 || Hq % Hk) return ox_fail(c, n, PX_ERR_SHAPE, "query heads must be a multiple of key/value heads");
+    double scale = ox_attr_f(n, "scale", 1.0 / sqrt((double)qv->ne[3]));
+    px_value k = repeat_heads(c, ox_ir(c, kv), Hq / Hk), v = repeat_heads(c, ox_ir(c, vv), Hq / Hk);
+    px_value in[2] = {ox_ir(c, qv), k};
+    px_attr tb[] = {PX_ATTR_I("trans_b", 1)};
+    px_value s = ox_scale(c, ox_node(c, PX_OP_MATMUL, in, 2, tb, 1), scale, 0);
+    px_status st = apply_mod(c, n, "score_mod", &s);
+    if (st) return st;
+    px_value p = ox_unary(c, PX_OP_SOFTMAX, s);
+    if ((st = apply_mod(c, n, "prob_mod", &p))) return st;
+    px_value in2[2] = {p, v};
+    return ox_out_ir(c, n, 0, ox_node(c, PX_OP_MATMUL, in2, 2, NULL, 0));
+}
+
 const ox_op ox_ops_attn[] = {
+    {"ai.onnx.preview.FlexAttention", imp_flex_attention},
     {"CausalConvWithState", imp_causal_conv}, {"TensorScatter", imp_tensor_scatter},
     {"LinearAttention", imp_linear_attention},
     {"Attention", imp_attention},

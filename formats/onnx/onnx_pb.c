@@ -712,7 +712,7 @@ int32_t onx_from_px_dtype(px_dtype t) {
 }
 
 /* Bits per element of the ONNX types stored packed (0 for the others). */
-static int packed_bits(int32_t t) {
+int onx_packed_bits(int32_t t) {
     if (t == ONX_INT4 || t == ONX_UINT4 || t == ONX_FLOAT4E2M1) return 4;
     return t == ONX_INT2 || t == ONX_UINT2 ? 2 : 0;
 }
@@ -765,7 +765,7 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
     uint64_t nb = (uint64_t)n * es;
     *out_nbytes = nb;
     /* 4-bit and 2-bit types are stored packed: `stored` bytes, unpacked below */
-    const int bits = packed_bits(t->data_type);
+    const int bits = onx_packed_bits(t->data_type);
     const uint64_t stored = bits ? ((uint64_t)n / 8) * (uint64_t)bits + (((uint64_t)n % 8) * (uint64_t)bits + 7) / 8 : nb;
     const uint8_t *packed = NULL;
     if (t->external) {
@@ -863,7 +863,7 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v) {
 
 uint8_t *onx_encode_tensor(const char *name, int32_t data_type, int32_t rank, const int64_t *dims, const void *raw,
                            uint64_t raw_len, uint64_t *out_len) {
-    const int bits = packed_bits(data_type);
+    const int bits = onx_packed_bits(data_type);
     const uint64_t n_elems = raw_len; /* one byte per element when packed */
     if (bits) raw_len = (n_elems / 8) * (uint64_t)bits + ((n_elems % 8) * (uint64_t)bits + 7) / 8;
     size_t nl = name ? strlen(name) : 0;

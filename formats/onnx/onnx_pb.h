@@ -148,6 +148,9 @@ int onx_to_px_dtype(int32_t onnx_type);
 int32_t onx_from_px_dtype(px_dtype t);
 const char *onx_type_name(int32_t onnx_type);
 
+/* Bits per element of the ONNX types stored packed (4 or 2), else 0. */
+int onx_packed_bits(int32_t onnx_type);
+
 /* Element count of a tensor (-1 on overflow or negative dims). */
 int64_t onx_tensor_numel(const onx_tensor *t);
 

@@ -257,7 +257,13 @@ static px_status make_tensors(onnx_file *f) {
         int64_t n = onx_tensor_numel(t);
         if (n < 0) return host->set_error(PX_ERR_FORMAT, "%s: initializer '%s': dims overflow", f->path, t->name);
         ti->nbytes = (uint64_t)n * onx_px_size((px_dtype)dt);
-        if (t->has_raw && !t->external) {
+        int bits = onx_packed_bits(t->data_type);
+        if (bits && t->has_raw && !t->external) { /* packed: not usable in place */
+            if (t->raw.n != ((uint64_t)n * (uint64_t)bits + 7) / 8)
+                return host->set_error(PX_ERR_FORMAT, "%s: initializer '%s': raw_data has %llu bytes, its shape needs %llu",
+                                       f->path, t->name, (unsigned long long)t->raw.n,
+                                       (unsigned long long)(((uint64_t)n * (uint64_t)bits + 7) / 8));
+        } else if (t->has_raw && !t->external) {
             if (t->raw.n != ti->nbytes)
                 return host->set_error(PX_ERR_FORMAT, "%s: initializer '%s': raw_data has %llu bytes, its shape needs %llu (at byte %llu)",
                                        f->path, t->name, (unsigned long long)t->raw.n, (unsigned long long)ti->nbytes,
