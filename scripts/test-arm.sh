@@ -4,17 +4,20 @@
 # tests under qemu-aarch64 (user-mode emulation; CTest runs every test
 # executable through it, see CMAKE_CROSSCOMPILING_EMULATOR).
 #
-#  1. every test executable (test_*): the op conformance suite, the golden
-#     model tests (skipped, exit 77, without ../shared/models), the unit
-#     tests; with the ISA the CPU plugin picks itself (qemu's default CPU has
-#     sdot: the dotprod path) and test_conformance_scalar;
+#  1. the op conformance suite (test_conformance, test_mixed, test_plugins),
+#     the golden model tests (test_golden; skipped, exit 77, without
+#     ../shared/models), and the unit tests whose outcome can depend on the
+#     architecture (struct layout, thread pool, plugin loading, GGUF
+#     parsing), with the ISA the CPU plugin picks itself: qemu's default
+#     CPU has sdot, so the dotprod path;
 #  2. the matmul conformance cases with each ARM path forced
-#     (PLEXUS_CPU_ISA=dotprod, neon; only k_matmul_q.c reads it), and with
-#     the ISA picked on a CPU without sdot (QEMU_CPU=cortex-a53: the HWCAP
-#     check must choose neon, or sdot would be an illegal instruction).
-# Tests that run the `plexus` command from a host script (cli_*, hf_*,
-# onnx_*, tokenizer_golden) are not run: the host cannot exec an arm64 ELF.
-# qemu says nothing about speed: see plugins/cpu/README.md.
+#     (PLEXUS_CPU_ISA=dotprod, neon, scalar; only k_matmul_q.c reads it),
+#     and with the ISA picked on a CPU without sdot (QEMU_CPU=cortex-a53:
+#     the HWCAP check must choose neon, or sdot is an illegal instruction).
+# The other unit tests are left to the x86 builds (they would add minutes
+# under emulation); so are the tests that run the `plexus` command from a
+# host script (cli_*, hf_*, onnx_*, tokenizer_golden): the host cannot
+# exec an arm64 ELF. qemu says nothing about speed: see plugins/cpu/README.md.
 # Usage: scripts/test-arm.sh [build dir]   (default: build-arm)
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,8 +34,9 @@ cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAK
 cmake --build "$dir" -j"$jobs"
 
 echo "=== $dir: tests under qemu-aarch64"
-ctest --test-dir "$dir" --output-on-failure -j"$jobs" -R '^test_' -E '^test_conformance_avx2$'
-for isa in dotprod neon; do
+ctest --test-dir "$dir" --output-on-failure -j"$jobs" \
+  -R '^(test_conformance|test_mixed|test_plugins|test_golden|test_abi_layout|test_threadpool|test_loader|test_gguf)$'
+for isa in dotprod neon scalar; do
   echo "=== $dir: matmul conformance, PLEXUS_CPU_ISA=$isa"
   PLEXUS_CPU_ISA=$isa PLEXUS_CONF_OPS=matmul ctest --test-dir "$dir" --output-on-failure -R '^test_conformance$'
 done
