@@ -421,7 +421,7 @@ static px_status setup_input(ox_ctx *c, const onx_value_info *vi, ox_val *v) {
 static const ox_op *find_op(const onx_node *n) {
     int dflt = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
     size_t dl = strlen(n->domain);
-    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision, ox_ops_attn, ox_ops_ctrl, ox_ops_misc};
+    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision, ox_ops_attn, ox_ops_ctrl, ox_ops_misc, ox_ops_rnn};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const ox_op *o = tables[t]; o->op_type; o++) {
             if (dflt ? !strcmp(o->op_type, n->op_type)

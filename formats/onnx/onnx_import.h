@@ -53,6 +53,7 @@ extern const ox_op ox_ops_vision[];
 extern const ox_op ox_ops_attn[];
 extern const ox_op ox_ops_ctrl[];
 extern const ox_op ox_ops_misc[];
+extern const ox_op ox_ops_rnn[];
 
 /* ---- the importer's services ------------------------------------------------ */
 

@@ -791,7 +791,9 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
         }
         packed = t->raw.p;
     }
-    if (packed && !bits) {
+    /* in place when the bytes are aligned to the element: protobuf does not
+     * align raw_data, and kernels read whole elements */
+    if (packed && !bits && (uintptr_t)packed % es == 0) {
         *out = packed;
         return PX_OK;
     }
@@ -799,6 +801,11 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
     if (!d) {
         snprintf(err, err_cap, "out of memory");
         return PX_ERR_NO_MEMORY;
+    }
+    if (packed && !bits) {
+        if (nb) memcpy(d, packed, nb);
+        *out = d;
+        return PX_OK;
     }
     if (packed) {
         unpack_bits(packed, n, bits, dt == PX_I4 || dt == PX_I2, d);
