@@ -162,6 +162,11 @@ ox_val *ox_find(ox_ctx *c, const char *name) { return lookup(c, name); }
 
 px_value ox_ir(ox_ctx *c, ox_val *v) {
     if (!v) return PX_NONE;
+    if (v->is_seq) {
+        ox_host->set_error(PX_ERR_UNSUPPORTED, "%s: '%s' is a %s, which only sequence ops can use", c->path, v->name,
+                           v->is_seq == 1 ? "sequence" : "optional");
+        return PX_NONE;
+    }
     if (v->v != PX_NONE) return v->v;
     px_shape s = px_shape_make(v->rank, v->ne);
     if (v->is_input) return v->v = px_graph_input(c->g, v->name, v->dt, &s);
@@ -421,7 +426,7 @@ static px_status setup_input(ox_ctx *c, const onx_value_info *vi, ox_val *v) {
 static const ox_op *find_op(const onx_node *n) {
     int dflt = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
     size_t dl = strlen(n->domain);
-    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision, ox_ops_attn, ox_ops_ctrl, ox_ops_misc, ox_ops_rnn};
+    const ox_op *tables[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_quant, ox_ops_vision, ox_ops_attn, ox_ops_ctrl, ox_ops_misc, ox_ops_rnn, ox_ops_seq};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const ox_op *o = tables[t]; o->op_type; o++) {
             if (dflt ? !strcmp(o->op_type, n->op_type)
@@ -633,6 +638,9 @@ static px_status run(ox_ctx *c) {
     for (int32_t i = 0; i < g->n_outputs; i++) {
         ox_val *v = lookup(c, g->outputs[i].name);
         if (!v) return ox_fail(c, NULL, PX_ERR_FORMAT, "graph output '%s' is never computed", g->outputs[i].name);
+        if (v->is_seq)
+            return ox_fail(c, NULL, PX_ERR_UNSUPPORTED, "graph output '%s' is a %s: only tensors can be graph outputs",
+                           g->outputs[i].name, v->is_seq == 1 ? "sequence" : "optional");
         px_value x = ox_ir(c, v);
         px_value_info vi;
         /* an output must be a node's own result: copy constants, inputs and

@@ -28,6 +28,13 @@ typedef struct ox_val {
     const void *data;     /* host data when the value is known at import */
     int is_input;         /* a graph input (run-time data) */
     int in_file;          /* data lies in the mapped model (or external) file: borrowed */
+    /* sequences and optionals, which exist at import only (onnx_ops_seq.c):
+     * is_seq 1 for a sequence of seq_n tensors, 2 for an optional (seq_n 0
+     * or 1); elem_dt is the element type of an empty one */
+    int is_seq;
+    int32_t seq_n;
+    struct ox_val **seq;
+    px_dtype elem_dt;
 } ox_val;
 
 typedef struct ox_ctx ox_ctx;
@@ -54,6 +61,7 @@ extern const ox_op ox_ops_attn[];
 extern const ox_op ox_ops_ctrl[];
 extern const ox_op ox_ops_misc[];
 extern const ox_op ox_ops_rnn[];
+extern const ox_op ox_ops_seq[];
 
 /* ---- the importer's services ------------------------------------------------ */
 
