@@ -246,6 +246,30 @@ CPU_KERNEL_DECL(scatter_elements);
 CPU_KERNEL_DECL(scatter_nd);
 CPU_KERNEL_DECL(topk);           /* ARGMIN: the argmax kernel (k_misc.c) */
 /* k_vision.c: ops for the ONNX importer (conv, pooling, pad, resize, lrn) */
+CPU_KERNEL_DECL(conv);           /* CONV and CONV_TRANSPOSE (k_conv.c) */
+CPU_KERNEL_DECL(pool);           /* MAX_POOL, AVG_POOL, LP_POOL */
+CPU_KERNEL_DECL(pad);
+CPU_KERNEL_DECL(resize);
+CPU_KERNEL_DECL(lrn);
+/* prepare of these kernels: reserves the device scratch their runs take. */
+px_status cpu_vision_prepare(void *dev, const px_node_desc *node, void **out_state);
+/* The window of a conv or pool node over x [N, C, D1..Dn] (n = 1..3), its
+ * spatial dims as 3-D (D, H, W): 1-D and 2-D inputs get leading dims of 1
+ * (kernel, stride and dilation 1, no pads). */
+typedef struct cpu_win {
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+} cpu_win;
+/* From the node's strides, dilations and pads attributes, the spatial dims
+ * of x and out (n of each) and the kernel dims; 0, or -1 when an attribute
+ * has the wrong length or a value out of range (pads < 0 unless neg_pads). */
+int cpu_win_init(const px_node_desc *node, int32_t n, const int64_t *x_sp, const int64_t *out_sp,
+                 const int64_t *kernel, int neg_pads, cpu_win *w);
+/* Scratch of the vision kernels: the device scratch (see cpu_device),
+ * shared part then one part per thread, held until cpu_vision_scratch_end. */
+px_status cpu_vision_scratch_begin(const px_kernel_args *a, cpu_need_fn need, cpu_scratch *s);
+void cpu_vision_scratch_end(const px_kernel_args *a, cpu_scratch *s);
+void cpu_conv_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, const cpu_shape *out,
+                   size_t *shared, size_t *per_thread);
 CPU_KERNEL_DECL(grid_sample); /* k_grid.c */
 
 /* Need functions of the kernels with scratch. */

@@ -334,6 +334,22 @@ static const px_kernel cpu_kernels[] = {
     K(PX_OP_SCATTER_ND, "scatter_nd_ref", scatter_nd),
     K(PX_OP_TOPK, "topk_ref", topk),
     /* ops for the ONNX importer: conv, pooling, pad, resize, lrn (k_vision.c) */
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_CONV, .name = "conv_gemm", .supports = cpu_conv_supports,
+     .run = cpu_conv_run, .prepare = cpu_vision_prepare},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_CONV_TRANSPOSE, .name = "conv_transpose_ref", .supports = cpu_conv_supports,
+     .run = cpu_conv_run, .prepare = cpu_vision_prepare},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_MAX_POOL, .name = "max_pool_ref", .supports = cpu_pool_supports,
+     .run = cpu_pool_run, .prepare = cpu_vision_prepare},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_AVG_POOL, .name = "avg_pool_ref", .supports = cpu_pool_supports,
+     .run = cpu_pool_run, .prepare = cpu_vision_prepare},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_LP_POOL, .name = "lp_pool_ref", .supports = cpu_pool_supports,
+     .run = cpu_pool_run, .prepare = cpu_vision_prepare},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_PAD, .name = "pad_ref", .supports = cpu_pad_supports,
+     .run = cpu_pad_run},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_RESIZE, .name = "resize_ref", .supports = cpu_resize_supports,
+     .run = cpu_resize_run, .prepare = cpu_vision_prepare},
+    {.struct_size = sizeof(px_kernel), .op = PX_OP_LRN, .name = "lrn_ref", .supports = cpu_lrn_supports,
+     .run = cpu_lrn_run},
     K(PX_OP_GRID_SAMPLE, "grid_sample_ref", grid_sample), /* k_grid.c */
 };
 
