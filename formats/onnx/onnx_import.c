@@ -251,7 +251,7 @@ px_status ox_out_const(ox_ctx *c, const onx_node *n, int i, px_dtype dt, int32_t
     if (nb) memcpy(d, data, nb);
     o->dt = dt;
     o->rank = rank;
-    memcpy(o->ne, ne, sizeof(int64_t) * (size_t)rank);
+    if (rank) memcpy(o->ne, ne, sizeof(int64_t) * (size_t)rank);
     o->data = d;
     return PX_OK;
 }

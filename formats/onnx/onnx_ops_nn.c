@@ -369,21 +369,23 @@ static px_status imp_einsum(ox_ctx *c, const onx_node *n) {
         if (!e) continue;
         ox_val *v = ox_in(c, n, i);
         int er = v->rank - ((int)strlen(ops[i]) - 3);
-        char tail[32], buf[32];
-        snprintf(tail, sizeof tail, "%s", e + 3);
+        char tail[32], buf[64];
+        size_t lt = strlen(e + 3);
+        memcpy(tail, e + 3, lt + 1); /* ops[i] is shorter than 32 */
         *e = 0;
-        snprintf(buf, sizeof buf, "%s", ops[i]);
-        size_t l = strlen(buf);
-        for (int k = 0; k < er && l < sizeof buf - 1; k++) buf[l++] = (char)('A' + (ell_rank - er) + k);
-        buf[l] = 0;
-        snprintf(ops[i], sizeof ops[i], "%s%s", buf, tail);
+        size_t l = strlen(ops[i]);
+        memcpy(buf, ops[i], l);
+        for (int k = 0; k < er && l < 32; k++) buf[l++] = (char)('A' + (ell_rank - er) + k);
+        if (l + lt >= sizeof ops[i]) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "equation too long");
+        memcpy(buf + l, tail, lt + 1);
+        memcpy(ops[i], buf, l + lt + 1);
     }
-    char out[32];
+    char out[64];
     if (has_arrow) {
         char *e = strstr(rhs, "...");
         if (e) {
-            char tail[32];
-            snprintf(tail, sizeof tail, "%s", e + 3);
+            char tail[sizeof rhs];
+            memcpy(tail, e + 3, strlen(e + 3) + 1);
             *e = 0;
             size_t l = strlen(rhs);
             for (int k = 0; k < ell_rank && l < sizeof rhs - 1; k++) rhs[l++] = (char)('A' + k);
