@@ -65,6 +65,26 @@ static px_status ints_exact(const px_attr *attrs, int32_t n_attrs, const char *n
     return PX_OK;
 }
 
+/* A required list attribute of exactly `want` ints (`of` says why). */
+static px_status ints_required(const px_attr *attrs, int32_t n_attrs, const char *name, int32_t want, const char *of,
+                               const int64_t **out) {
+    int32_t n;
+    px_status st = ints_attr(attrs, n_attrs, name, out, &n);
+    if (st) return st;
+    if (n < 0) FAIL(PX_ERR_INVALID_ARG, "attribute %s is required", name);
+    if (n != want) FAIL(PX_ERR_INVALID_ARG, "attribute %s has %d values; expected %d (%s)", name, n, want, of);
+    return PX_OK;
+}
+
+/* An INT attribute that picks one of `names` (0..hi, default 0). */
+static px_status choice(const px_attr *attrs, int32_t n_attrs, const char *name, int64_t hi, const char *names,
+                        int64_t *out) {
+    *out = px_attr_int(attrs, n_attrs, name, 0);
+    if (*out < 0 || *out > hi)
+        FAIL(PX_ERR_INVALID_ARG, "attribute %s must be 0..%lld (%s), got %lld", name, (long long)hi, names, (long long)*out);
+    return PX_OK;
+}
+
 static const px_value_rec *input(const px_graph *g, const px_value *ids, int32_t n_in, int32_t i) {
     return i < n_in && ids[i] != PX_NONE ? &g->values[ids[i]] : NULL;
 }
@@ -233,13 +253,10 @@ static px_status infer_pool(px_op op, const px_graph *g, const px_value *ids, in
 static px_status infer_pad(const px_value_rec *x, const px_attr *attrs, int32_t n_attrs, px_shape *out) {
     int32_t r = x->shape.rank;
     const int64_t *p = NULL;
-    int32_t np;
-    px_status st = ints_attr(attrs, n_attrs, "pads", &p, &np);
+    int64_t mode;
+    px_status st = ints_required(attrs, n_attrs, "pads", 2 * r, "2 * rank", &p);
+    if (!st) st = choice(attrs, n_attrs, "mode", 3, "constant, reflect, edge, wrap", &mode);
     if (st) return st;
-    if (np < 0) FAIL(PX_ERR_INVALID_ARG, "attribute pads is required");
-    if (np != 2 * r) FAIL(PX_ERR_INVALID_ARG, "attribute pads has %d values; expected %d (2 * rank)", np, 2 * r);
-    int64_t mode = px_attr_int(attrs, n_attrs, "mode", 0);
-    if (mode < 0 || mode > 3) FAIL(PX_ERR_INVALID_ARG, "attribute mode must be 0..3 (constant, reflect, edge, wrap), got %lld", (long long)mode);
     if (!is_plain(x->dtype)) FAIL(PX_ERR_DTYPE, "x is %s; expected a plain dtype", px_dtype_name(x->dtype));
     px_shape o = x->shape;
     for (int32_t i = 0; i < r; i++) {
@@ -266,16 +283,12 @@ static px_status infer_pad(const px_value_rec *x, const px_attr *attrs, int32_t 
 static px_status infer_resize(const px_value_rec *x, const px_attr *attrs, int32_t n_attrs, px_shape *out) {
     int32_t r = x->shape.rank;
     const int64_t *sz = NULL;
-    int32_t ns;
-    px_status st = ints_attr(attrs, n_attrs, "sizes", &sz, &ns);
+    int64_t mode, coord, nm;
+    px_status st = ints_required(attrs, n_attrs, "sizes", r, "the rank", &sz);
+    if (!st) st = choice(attrs, n_attrs, "mode", 2, "nearest, linear, cubic", &mode);
+    if (!st) st = choice(attrs, n_attrs, "coord", 5, "a coordinate transform", &coord);
+    if (!st) st = choice(attrs, n_attrs, "nearest_mode", 3, "a rounding", &nm);
     if (st) return st;
-    if (ns < 0) FAIL(PX_ERR_INVALID_ARG, "attribute sizes is required");
-    if (ns != r) FAIL(PX_ERR_INVALID_ARG, "attribute sizes has %d values; expected %d (the rank)", ns, r);
-    int64_t mode = px_attr_int(attrs, n_attrs, "mode", 0), coord = px_attr_int(attrs, n_attrs, "coord", 0);
-    int64_t nm = px_attr_int(attrs, n_attrs, "nearest_mode", 0);
-    if (mode < 0 || mode > 2) FAIL(PX_ERR_INVALID_ARG, "attribute mode must be 0..2 (nearest, linear, cubic), got %lld", (long long)mode);
-    if (coord < 0 || coord > 5) FAIL(PX_ERR_INVALID_ARG, "attribute coord must be 0..5, got %lld", (long long)coord);
-    if (nm < 0 || nm > 3) FAIL(PX_ERR_INVALID_ARG, "attribute nearest_mode must be 0..3, got %lld", (long long)nm);
     if (mode == 0 ? !is_plain(x->dtype) : !is_float(x->dtype))
         FAIL(PX_ERR_DTYPE, "x is %s; expected a %s dtype", px_dtype_name(x->dtype), mode == 0 ? "plain" : "float");
     const px_attr *sc = px_attr_find(attrs, n_attrs, "scales");

@@ -264,6 +264,13 @@ typedef struct cpu_win {
  * has the wrong length or a value out of range (pads < 0 unless neg_pads). */
 int cpu_win_init(const px_node_desc *node, int32_t n, const int64_t *x_sp, const int64_t *out_sp,
                  const int64_t *kernel, int neg_pads, cpu_win *w);
+/* The q in [*lo, *hi) with 0 <= q*s + b < lim and q < cap (s >= 1): the
+ * columns of a window sweep that stay inside a row of lim elements. */
+void cpu_win_cols(int64_t b, int64_t s, int64_t lim, int64_t cap, int64_t *lo, int64_t *hi);
+/* The shapes of a node's inputs and first output: from its desc (t_in and
+ * t_out NULL, at prepare) or from the tensors of a run. */
+void cpu_vision_shapes(const px_node_desc *node, const px_tensor *t_in, const px_tensor *t_out, cpu_shape *in,
+                       int32_t *n_in, cpu_shape *out);
 /* Scratch of the vision kernels: the device scratch (see cpu_device),
  * shared part then one part per thread, held until cpu_vision_scratch_end. */
 px_status cpu_vision_scratch_begin(const px_kernel_args *a, cpu_need_fn need, cpu_scratch *s);

@@ -177,12 +177,8 @@ static void pack_w(const conv_ctx *c, int64_t g, int64_t m0, int64_t mc, int64_t
 /* n values of input row `row` (element offset in x) at columns ix0 + q*sw,
  * zero where the column falls outside 0..IW-1. */
 static void gather_row(const conv_ctx *c, int64_t row, int64_t ix0, int64_t n, float *dst) {
-    const int64_t sw = c->win.s[2], IW = c->win.in[2];
-    int64_t lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
-    int64_t hi = ix0 > IW - 1 ? 0 : (IW - 1 - ix0) / sw + 1;
-    if (lo > n) lo = n;
-    if (hi > n) hi = n;
-    if (hi < lo) hi = lo;
+    int64_t sw = c->win.s[2], lo, hi;
+    cpu_win_cols(ix0, sw, c->win.in[2], n, &lo, &hi);
     for (int64_t q = 0; q < lo; q++) dst[q] = 0.0f;
     if (hi > lo) {
         int64_t off = row + ix0 + lo * sw;
@@ -296,57 +292,44 @@ static void gemm_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
  * input row, the weights of one output channel. */
 static int64_t direct_scratch_doubles(const cpu_win *w, int64_t Kg) { return w->out[2] + w->in[2] + Kg + 8; }
 
-/* CONV, output row (od, oh) of channel m, image n: acc[OW] += taps x rows. */
-static void direct_conv_row(const conv_ctx *c, int64_t n, int64_t m, int64_t od, int64_t oh, double *acc,
-                            double *row, const double *wt) {
-    const cpu_win *w = &c->win;
-    int64_t g = m / c->Mg;
-    for (int64_t cg = 0; cg < c->Cg; cg++)
-        for (int64_t kd = 0; kd < w->k[0]; kd++) {
-            int64_t id = od * w->s[0] - w->pb[0] + kd * w->d[0];
-            if (id < 0 || id >= w->in[0]) continue;
-            for (int64_t kh = 0; kh < w->k[1]; kh++) {
-                int64_t ih = oh * w->s[1] - w->pb[1] + kh * w->d[1];
-                if (ih < 0 || ih >= w->in[1]) continue;
-                cpu_load_f64(c->xdt, c->x, ((n * c->C + g * c->Cg + cg) * c->isz) + (id * w->in[1] + ih) * w->in[2],
-                             1, w->in[2], row);
-                const double *tap = wt + ((cg * w->k[0] + kd) * w->k[1] + kh) * w->k[2];
-                for (int64_t kw = 0; kw < w->k[2]; kw++) {
-                    int64_t ix0 = kw * w->d[2] - w->pb[2], sw = w->s[2];
-                    /* outputs whose column 0 <= ow*sw + ix0 < IW */
-                    int64_t lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
-                    int64_t hi = ix0 > w->in[2] - 1 ? 0 : (w->in[2] - 1 - ix0) / sw + 1;
-                    if (hi > w->out[2]) hi = w->out[2];
-                    for (int64_t ow = lo; ow < hi; ow++) acc[ow] += tap[kw] * row[ow * sw + ix0];
-                }
-            }
-        }
+/* The input index that output index o reads at kernel tap k along one
+ * axis, or -1: CONV reads i = o*s - p + k*d; CONV_TRANSPOSE the i with
+ * i*s - p + k*d = o. */
+static int64_t src_index(int transposed, int64_t o, int64_t s, int64_t p, int64_t k, int64_t d, int64_t in) {
+    int64_t t = transposed ? o + p - k * d : o * s - p + k * d;
+    if (transposed) {
+        if (t < 0 || t % s) return -1;
+        t /= s;
+    }
+    return t >= 0 && t < in ? t : -1;
 }
 
-/* CONV_TRANSPOSE, output row (od, oh) of channel m: every input row that
- * reaches it (id*sd - pbd + kd*dd = od) scatters its columns. */
-static void direct_convt_row(const conv_ctx *c, int64_t n, int64_t m, int64_t od, int64_t oh, double *acc,
-                             double *row, const double *wt) {
+/* Output row (od, oh) of channel m, image n: acc[OW] += every kernel tap
+ * times the input row it meets (CONV gathers the columns of the input row,
+ * CONV_TRANSPOSE scatters them). */
+static void direct_row(const conv_ctx *c, int64_t n, int64_t m, int64_t od, int64_t oh, double *acc, double *row,
+                       const double *wt) {
     const cpu_win *w = &c->win;
-    int64_t g = m / c->Mg;
+    const int tr = c->transposed;
+    int64_t g = m / c->Mg, sw = w->s[2];
     for (int64_t cg = 0; cg < c->Cg; cg++)
         for (int64_t kd = 0; kd < w->k[0]; kd++) {
-            int64_t td = od + w->pb[0] - kd * w->d[0];
-            if (td < 0 || td % w->s[0] || td / w->s[0] >= w->in[0]) continue;
-            for (int64_t kh = 0; kh < w->k[1]; kh++) {
-                int64_t th = oh + w->pb[1] - kh * w->d[1];
-                if (th < 0 || th % w->s[1] || th / w->s[1] >= w->in[1]) continue;
-                int64_t id = td / w->s[0], ih = th / w->s[1];
+            int64_t id = src_index(tr, od, w->s[0], w->pb[0], kd, w->d[0], w->in[0]);
+            for (int64_t kh = 0; id >= 0 && kh < w->k[1]; kh++) {
+                int64_t ih = src_index(tr, oh, w->s[1], w->pb[1], kh, w->d[1], w->in[1]);
+                if (ih < 0) continue;
                 cpu_load_f64(c->xdt, c->x, ((n * c->C + g * c->Cg + cg) * c->isz) + (id * w->in[1] + ih) * w->in[2],
                              1, w->in[2], row);
                 const double *tap = wt + ((cg * w->k[0] + kd) * w->k[1] + kh) * w->k[2];
                 for (int64_t kw = 0; kw < w->k[2]; kw++) {
-                    /* input column iw lands on ow = iw*sw + t0 */
-                    int64_t t0 = kw * w->d[2] - w->pb[2], sw = w->s[2];
-                    int64_t lo = t0 >= 0 ? 0 : (-t0 + sw - 1) / sw;
-                    int64_t hi = t0 > w->out[2] - 1 ? 0 : (w->out[2] - 1 - t0) / sw + 1;
-                    if (hi > w->in[2]) hi = w->in[2];
-                    for (int64_t iw = lo; iw < hi; iw++) acc[iw * sw + t0] += tap[kw] * row[iw];
+                    int64_t b = kw * w->d[2] - w->pb[2], lo, hi;
+                    if (tr) { /* input column iw lands on output column iw*sw + b */
+                        cpu_win_cols(b, sw, w->out[2], w->in[2], &lo, &hi);
+                        for (int64_t iw = lo; iw < hi; iw++) acc[iw * sw + b] += tap[kw] * row[iw];
+                    } else { /* output column ow reads input column ow*sw + b */
+                        cpu_win_cols(b, sw, w->in[2], w->out[2], &lo, &hi);
+                        for (int64_t ow = lo; ow < hi; ow++) acc[ow] += tap[kw] * row[ow * sw + b];
+                    }
                 }
             }
         }
@@ -377,8 +360,7 @@ static void direct_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
         double bv = 0;
         if (c->bdt >= 0) cpu_load_f64(c->bdt, c->bias, m, 1, 1, &bv);
         for (int64_t ow = 0; ow < w->out[2]; ow++) acc[ow] = bv;
-        if (c->transposed) direct_convt_row(c, n, m, od, oh, acc, row, wt);
-        else direct_conv_row(c, n, m, od, oh, acc, row, wt);
+        direct_row(c, n, m, od, oh, acc, row, wt);
         cpu_store_f64(c->odt, c->o, (n * c->M + m) * c->osz + (od * w->out[1] + oh) * w->out[2], 1, w->out[2], acc);
     }
 }
@@ -425,23 +407,16 @@ static int conv_geometry(const px_node_desc *node, const cpu_shape *x, const cpu
     return 0;
 }
 
-static void shape_of_desc(const px_value_desc *v, cpu_shape *s) {
-    s->dtype = v->dtype;
-    s->rank = v->rank;
-    memcpy(s->ne, v->ne, sizeof s->ne);
-}
-
 int cpu_conv_supports(void *dev, const px_node_desc *n) {
     (void)dev;
     if (n->n_inputs < 2 || n->n_inputs > 3 || n->n_outputs != 1 || !cpu_in(n, 0) || !cpu_in(n, 1)) return 0;
     px_dtype t = cpu_in_dt(n, 0);
     if (!cpu_is_float(t) || cpu_in_dt(n, 1) != t || n->outputs[0].dtype != t) return 0;
-    cpu_shape x, w, o;
+    cpu_shape in[CPU_MAX_SHAPES], out;
+    int32_t n_in;
     conv_ctx c;
-    shape_of_desc(&n->inputs[0], &x);
-    shape_of_desc(&n->inputs[1], &w);
-    shape_of_desc(&n->outputs[0], &o);
-    if (conv_geometry(n, &x, &w, &o, &c)) return 0;
+    cpu_vision_shapes(n, NULL, NULL, in, &n_in, &out);
+    if (conv_geometry(n, &in[0], &in[1], &out, &c)) return 0;
     if (cpu_in(n, 2) && (cpu_in_dt(n, 2) != t || n->inputs[2].rank != 1 || n->inputs[2].ne[0] != c.M)) return 0;
     return 1;
 }
@@ -455,21 +430,14 @@ void cpu_conv_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, 
     else *per_thread = sizeof(double) * (size_t)direct_scratch_doubles(&c.win, c.Kg);
 }
 
-static void shape_of_tensor(const px_tensor *t, cpu_shape *s) {
-    s->dtype = t->dtype;
-    s->rank = t->rank;
-    memcpy(s->ne, t->ne, sizeof s->ne);
-}
-
 px_status cpu_conv_run(const px_kernel_args *a) {
     const char *nm = a->node->op == PX_OP_CONV ? "conv" : "conv_transpose";
     conv_ctx c;
     memset(&c, 0, sizeof c);
-    cpu_shape x, w, o;
-    shape_of_tensor(&a->inputs[0], &x);
-    shape_of_tensor(&a->inputs[1], &w);
-    shape_of_tensor(&a->outputs[0], &o);
-    if (conv_geometry(a->node, &x, &w, &o, &c))
+    cpu_shape in[CPU_MAX_SHAPES], out;
+    int32_t n_in;
+    cpu_vision_shapes(a->node, a->inputs, a->outputs, in, &n_in, &out);
+    if (conv_geometry(a->node, &in[0], &in[1], &out, &c))
         return a->host->set_error(PX_ERR_SHAPE, "%s: the shapes of x, w and out do not describe this %s", nm, nm);
     c.bdt = (px_dtype)-1;
     if (cpu_arg_in(a, 2)) {
@@ -477,9 +445,9 @@ px_status cpu_conv_run(const px_kernel_args *a) {
         c.bdt = a->inputs[2].dtype;
         c.bias = a->inputs[2].data;
     }
-    c.xdt = x.dtype;
-    c.wdt = w.dtype;
-    c.odt = o.dtype;
+    c.xdt = in[0].dtype;
+    c.wdt = in[1].dtype;
+    c.odt = out.dtype;
     c.x = a->inputs[0].data;
     c.w = a->inputs[1].data;
     c.o = a->outputs[0].data;

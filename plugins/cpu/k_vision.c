@@ -52,8 +52,15 @@ int cpu_win_init(const px_node_desc *node, int32_t n, const int64_t *x_sp, const
     return 0;
 }
 
-static void shapes_of(const px_node_desc *node, const px_tensor *t_in, const px_tensor *t_out, cpu_shape *in,
-                      int32_t *n_in, cpu_shape *out) {
+void cpu_win_cols(int64_t b, int64_t s, int64_t lim, int64_t cap, int64_t *lo, int64_t *hi) {
+    *lo = b >= 0 ? 0 : (-b + s - 1) / s;
+    *hi = b > lim - 1 ? 0 : (lim - 1 - b) / s + 1;
+    if (*hi > cap) *hi = cap;
+    if (*lo > *hi) *lo = *hi;
+}
+
+void cpu_vision_shapes(const px_node_desc *node, const px_tensor *t_in, const px_tensor *t_out, cpu_shape *in,
+                       int32_t *n_in, cpu_shape *out) {
     *n_in = node->n_inputs < CPU_MAX_SHAPES ? node->n_inputs : CPU_MAX_SHAPES;
     for (int32_t i = 0; i < *n_in + 1; i++) {
         cpu_shape *s = i < *n_in ? &in[i] : out;
@@ -93,7 +100,7 @@ px_status cpu_vision_prepare(void *dev, const px_node_desc *node, void **out_sta
     if (!need || node->n_outputs < 1) return PX_OK;
     cpu_shape in[CPU_MAX_SHAPES], out;
     int32_t n_in;
-    shapes_of(node, NULL, NULL, in, &n_in, &out);
+    cpu_vision_shapes(node, NULL, NULL, in, &n_in, &out);
     size_t shared = 0, per_thread = 0;
     need(node, in, n_in, &out, &shared, &per_thread);
     /* as cpu_prepare: the pool is not known here, size for the larger of the
@@ -108,7 +115,7 @@ px_status cpu_vision_prepare(void *dev, const px_node_desc *node, void **out_sta
 px_status cpu_vision_scratch_begin(const px_kernel_args *a, cpu_need_fn need, cpu_scratch *s) {
     cpu_shape in[CPU_MAX_SHAPES], out;
     int32_t n_in;
-    shapes_of(a->node, a->inputs, a->outputs, in, &n_in, &out);
+    cpu_vision_shapes(a->node, a->inputs, a->outputs, in, &n_in, &out);
     size_t shared = 0, per_thread = 0;
     need(a->node, in, n_in, &out, &shared, &per_thread);
     memset(s, 0, sizeof *s);
@@ -173,7 +180,7 @@ int cpu_pool_supports(void *dev, const px_node_desc *n) {
     cpu_shape in[CPU_MAX_SHAPES], out;
     int32_t n_in;
     cpu_win w;
-    shapes_of(n, NULL, NULL, in, &n_in, &out);
+    cpu_vision_shapes(n, NULL, NULL, in, &n_in, &out);
     return pool_geometry(n, &in[0], &out, &w) == 0;
 }
 
@@ -198,27 +205,14 @@ static void axis_taps(const cpu_win *w, int i, int64_t o, int64_t *valid, int64_
     *padded = p;
 }
 
-/* The lowest value of an integer dtype. */
-static int64_t int_lowest(px_dtype t) {
-    switch (t) {
-    case PX_I8: return INT8_MIN;
-    case PX_I16: return INT16_MIN;
-    case PX_I32: return INT32_MIN;
-    case PX_I64: return INT64_MIN;
-    default: return 0;
-    }
-}
-
 /* Sweep one input row through every kernel column: max (value, index) or
  * sum (of x, or |x|^p) per output column. */
 static void pool_sweep(const pool_ctx *c, const double *row, const int64_t *irow, int64_t base, double *val,
                        int64_t *idx, double *sum) {
     const cpu_win *w = &c->win;
     for (int64_t kw = 0; kw < w->k[2]; kw++) {
-        int64_t ix0 = kw * w->d[2] - w->pb[2], sw = w->s[2];
-        int64_t lo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
-        int64_t hi = ix0 > w->in[2] - 1 ? 0 : (w->in[2] - 1 - ix0) / sw + 1;
-        if (hi > w->out[2]) hi = w->out[2];
+        int64_t ix0 = kw * w->d[2] - w->pb[2], sw = w->s[2], lo, hi;
+        cpu_win_cols(ix0, sw, w->in[2], w->out[2], &lo, &hi);
         for (int64_t ow = lo; ow < hi; ow++) {
             int64_t ix = ow * sw + ix0;
             if (c->op == PX_OP_MAX_POOL && c->is_int) {
@@ -266,12 +260,15 @@ static void pool_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
             axis_taps(w, 2, ow, &vw, &pw);
             if (c->op == PX_OP_AVG_POOL) val[ow] = sum[ow] / (double)(c->cip ? pd * ph * pw : vd * vh * vw);
             else if (c->op == PX_OP_LP_POOL) val[ow] = c->p == 1 ? sum[ow] : c->p == 2 ? sqrt(sum[ow]) : pow(sum[ow], 1.0 / (double)c->p);
-            else if (idx[ow] < 0 && c->is_int) ((int64_t *)(void *)val)[ow] = int_lowest(c->xdt);
-            else if (idx[ow] < 0) val[ow] = -INFINITY;
+            else if (idx[ow] < 0 && !c->is_int) val[ow] = -INFINITY;
         }
         if (c->indices) cpu_store_i64(PX_I64, c->o, off, 1, OW, idx);
         else if (c->is_int) cpu_store_i64(c->odt, c->o, off, 1, OW, (const int64_t *)(const void *)val);
         else cpu_store_f64(c->odt, c->o, off, 1, OW, val);
+        for (int64_t ow = 0; c->is_int && !c->indices && ow < OW; ow++) { /* empty windows: the lowest value */
+            static const double lowest = -INFINITY;
+            if (idx[ow] < 0) cpu_store_f64(c->odt, c->o, off + ow, 1, 1, &lowest); /* saturates */
+        }
     }
 }
 
@@ -281,7 +278,7 @@ px_status cpu_pool_run(const px_kernel_args *a) {
     memset(&c, 0, sizeof c);
     cpu_shape in[CPU_MAX_SHAPES], out;
     int32_t n_in;
-    shapes_of(n, a->inputs, a->outputs, in, &n_in, &out);
+    cpu_vision_shapes(n, a->inputs, a->outputs, in, &n_in, &out);
     if (pool_geometry(n, &in[0], &out, &c.win))
         return a->host->set_error(PX_ERR_SHAPE, "%s: the shapes of x and out do not match the window",
                                   n->op == PX_OP_MAX_POOL ? "max_pool" : n->op == PX_OP_AVG_POOL ? "avg_pool" : "lp_pool");

@@ -107,7 +107,9 @@ static void window_attrs(ccase *c, const gwin *w, int full) {
 
 /* Variant k: spatial dims 1 + k % 3; groups: 1, 2, 3, depthwise; output
  * channels per group: few (direct path) or 4..9 (GEMM path). */
-static void make_conv(ccase *c, crng *r, px_dtype t, int k, int transposed) {
+static void make_conv(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)fl;
+    int transposed = c->op == PX_OP_CONV_TRANSPOSE;
     gwin w;
     draw_window(r, 1 + k % 3, 3, &w);
     int64_t N = rng_int(r, 1, 2), G = (k / 3) % 4 == 3 ? rng_int(r, 2, 5) : (k / 3) % 4 + 1;
@@ -139,7 +141,8 @@ static void make_conv(ccase *c, crng *r, px_dtype t, int k, int transposed) {
 /* Larger convs: several blocks of rows (> 96 output channels), columns
  * (> 256 positions) and depth (> 256), a pointwise one, and a strided 3x3
  * with pads; F32 and one F16. */
-static void make_conv_big(ccase *c, crng *r, int k) {
+static void make_conv_big(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)fl;
     static const int64_t shapes[3][8] = {
         /* C, M, H, W, K, stride, pad, group */
         {40, 100, 20, 23, 3, 1, 1, 1},
@@ -147,7 +150,6 @@ static void make_conv_big(ccase *c, crng *r, int k) {
         {24, 48, 30, 31, 3, 2, 1, 2},
     };
     const int64_t *s = shapes[k % 3];
-    px_dtype t = k == 3 ? PX_F16 : PX_F32;
     int64_t xne[4] = {1, s[0], s[2], s[3]}, wne[4] = {s[1], s[0] / s[7], s[4], s[4]}, bne[1] = {s[1]};
     case_rand(c, 0, IN_INPUT, t, 4, xne, r, -1, 1);
     case_rand(c, 1, IN_CONST, t, 4, wne, r, -1, 1);
@@ -159,25 +161,10 @@ static void make_conv_big(ccase *c, crng *r, int k) {
     if (s[7] > 1) attr_i(c, "group", s[7]);
 }
 
-static void gen_conv(px_op op, crng *r, case_sink sink, void *ctx) {
-    for (int di = 0; di < 4; di++)
-        for (int k = 0; k < (di == 0 ? 24 : 8); k++) {
-            ccase c;
-            case_init(&c, op);
-            make_conv(&c, r, k_floats[di], di == 0 ? k : (int)rng_int(r, 0, 23), op == PX_OP_CONV_TRANSPOSE);
-            emit(&c, sink, ctx);
-        }
-    for (int k = 0; op == PX_OP_CONV && k < 4; k++) {
-        ccase c;
-        case_init(&c, op);
-        make_conv_big(&c, r, k);
-        emit(&c, sink, ctx);
-    }
-}
-
 /* ---- pooling ----------------------------------------------------------------------------------------- */
 
-static void make_pool(ccase *c, crng *r, px_dtype t, int k) {
+static void make_pool(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)fl;
     gwin w;
     draw_window(r, 1 + k % 3, 4, &w);
     int64_t xne[5] = {rng_int(r, 1, 2), rng_int(r, 1, 3)};
@@ -194,31 +181,22 @@ static void make_pool(ccase *c, crng *r, px_dtype t, int k) {
     if (c->op == PX_OP_MAX_POOL && (k & 2)) attr_i(c, "indices", 1);
 }
 
-static void gen_pool(px_op op, crng *r, case_sink sink, void *ctx) {
-    const px_dtype *types = op == PX_OP_MAX_POOL ? k_max_types : k_floats;
-    int nt = op == PX_OP_MAX_POOL ? 9 : 4;
-    for (int di = 0; di < nt; di++)
-        for (int k = 0; k < (di == 0 ? 24 : 6); k++) {
-            ccase c;
-            case_init(&c, op);
-            make_pool(&c, r, types[di], di == 0 ? k : (int)rng_int(r, 0, 23));
-            emit(&c, sink, ctx);
-        }
-    /* a ResNet stem pool: 3x3, stride 2, pad 1 over 64 planes of 56x56 */
-    ccase c;
-    case_init(&c, op);
+/* A ResNet stem pool: 3x3, stride 2, pad 1 over 64 planes of 56x56. */
+static void make_pool_big(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)k;
+    (void)fl;
     int64_t xne[4] = {1, 64, 56, 56}, kk[2] = {3, 3}, st[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
-    case_rand(&c, 0, IN_INPUT, PX_F32, 4, xne, r, -2, 2);
-    label_inputs(&c);
-    attr_ints(&c, "kernel", kk, 2);
-    attr_ints(&c, "strides", st, 2);
-    attr_ints(&c, "pads", pads, 4);
-    emit(&c, sink, ctx);
+    case_rand(c, 0, IN_INPUT, t, 4, xne, r, -2, 2);
+    label_inputs(c);
+    attr_ints(c, "kernel", kk, 2);
+    attr_ints(c, "strides", st, 2);
+    attr_ints(c, "pads", pads, 4);
 }
 
 /* ---- pad ------------------------------------------------------------------------------------------------ */
 
-static void make_pad(ccase *c, crng *r, px_dtype t, int k) {
+static void make_pad(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)fl;
     int32_t rank = (int32_t)rng_int(r, k == 0 ? 0 : 1, 4);
     int64_t ne[PX_MAX_DIMS], pads[2 * PX_MAX_DIMS], mode = k % 4;
     for (int32_t i = 0; i < rank; i++) {
@@ -240,26 +218,12 @@ static void make_pad(ccase *c, crng *r, px_dtype t, int k) {
     if (mode == 0 && k % 2) attr_f(c, "value", t == PX_BOOL ? 1 : oracle_is_int(t) ? 7 : 1.25);
 }
 
-static void gen_pad(crng *r, case_sink sink, void *ctx) {
-    for (int di = 0; di < 10; di++)
-        for (int k = 0; k < (di == 0 ? 24 : 8); k++) {
-            ccase c;
-            case_init(&c, PX_OP_PAD);
-            make_pad(&c, r, k_any[di], di == 0 ? k : (int)rng_int(r, 0, 23));
-            emit(&c, sink, ctx);
-        }
-}
-
 /* ---- resize ------------------------------------------------------------------------------------------- */
-
-/* Storage of the FLOATS attributes of one resize case. */
-typedef struct rs_floats {
-    float scales[PX_MAX_DIMS], roi[2 * PX_MAX_DIMS];
-} rs_floats;
 
 /* Variant k: mode k % 3, coord (k / 3) % 6, nearest_mode (k / 18) % 4;
  * resizes the last two axes of an NCHW-like input, or every axis. */
-static void make_resize(ccase *c, crng *r, px_dtype t, int k, rs_floats *f) {
+static void make_resize(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    float *scale = fl, *roi = fl + PX_MAX_DIMS;
     static const double scales[] = {0.5, 0.6, 0.75, 0.3, 1.5, 2.0, 2.5, 3.0, 1.0, 0.8};
     int64_t mode = k % 3, coord = (k / 3) % 6, nm = (k / 18) % 4;
     int32_t rank = (int32_t)rng_int(r, 1, 4);
@@ -269,25 +233,25 @@ static void make_resize(ccase *c, crng *r, px_dtype t, int k, rs_floats *f) {
     for (int32_t i = 0; i < rank; i++) {
         ne[i] = rng_int(r, 1, rank > 2 ? 6 : 9);
         out[i] = ne[i];
-        f->scales[i] = 1;
+        scale[i] = 1;
         if (!all && i < rank - 2) continue;
         double s = scales[rng_int(r, 0, 9)];
         if (give_scales && (rng_next(r) & 1)) {
             /* a scale given: out = floor(in * scale) */
             if ((double)ne[i] * s < 1) ne[i] = (int64_t)ceil(1 / s);
-            f->scales[i] = (float)s;
-            out[i] = (int64_t)floor((double)ne[i] * (double)f->scales[i]);
+            scale[i] = (float)s;
+            out[i] = (int64_t)floor((double)ne[i] * (double)scale[i]);
         } else {
             /* sizes given: the scale is out/in */
             out[i] = (int64_t)rng_int(r, 1, 12);
-            f->scales[i] = (float)((double)out[i] / (double)ne[i]);
+            scale[i] = (float)((double)out[i] / (double)ne[i]);
         }
     }
     if (mode == 0 && t != PX_F32) case_rand(c, 0, IN_INPUT, t, rank, ne, r, 0, 100);
     else case_rand(c, 0, IN_INPUT, t, rank, ne, r, -3, 3);
     label_inputs(c);
     attr_ints(c, "sizes", out, rank);
-    if (give_scales) attr_floats(c, "scales", f->scales, rank);
+    if (give_scales) attr_floats(c, "scales", scale, rank);
     if (mode) attr_i(c, "mode", mode);
     if (coord) attr_i(c, "coord", coord);
     if (mode == 0 && nm) attr_i(c, "nearest_mode", nm);
@@ -297,72 +261,97 @@ static void make_resize(ccase *c, crng *r, px_dtype t, int k, rs_floats *f) {
     if (coord == 3) {
         for (int32_t i = 0; i < rank; i++) {
             int changed = all || i >= rank - 2;
-            f->roi[i] = changed ? (float)rng_uniform(r, -0.3, 0.6) : 0;
-            f->roi[rank + i] = changed ? (float)rng_uniform(r, 0.4, 1.3) : 1;
+            roi[i] = changed ? (float)rng_uniform(r, -0.3, 0.6) : 0;
+            roi[rank + i] = changed ? (float)rng_uniform(r, 0.4, 1.3) : 1;
         }
-        attr_floats(c, "roi", f->roi, 2 * rank);
+        attr_floats(c, "roi", roi, 2 * rank);
         attr_f(c, "extrapolation_value", oracle_is_float(t) ? (k & 2 ? 0.5 : -2) : 2);
     }
 }
 
-static void gen_resize(crng *r, case_sink sink, void *ctx) {
-    static const px_dtype nearest_types[] = {PX_F32, PX_I8, PX_U8, PX_I64, PX_BOOL, PX_F16};
-    for (int di = 0; di < 4; di++)
-        for (int k = 0; k < (di == 0 ? 72 : 12); k++) {
-            ccase c;
-            rs_floats f;
-            case_init(&c, PX_OP_RESIZE);
-            make_resize(&c, r, k_floats[di], di == 0 ? k : (int)rng_int(r, 0, 71), &f);
-            emit(&c, sink, ctx);
-        }
-    for (int k = 0; k < 12; k++) { /* nearest on other dtypes */
-        ccase c;
-        rs_floats f;
-        case_init(&c, PX_OP_RESIZE);
-        make_resize(&c, r, nearest_types[k % 6], 3 * (int)rng_int(r, 0, 23), &f);
-        emit(&c, sink, ctx);
-    }
-    /* a 2x bilinear upsampling of 32 planes of 40x40 (threads) */
-    ccase c;
-    rs_floats f = {{1, 1, 2, 2}, {0}};
-    case_init(&c, PX_OP_RESIZE);
+/* Nearest on other dtypes: variants with mode 0. */
+static void make_resize_nearest(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    make_resize(c, r, t, 3 * (k % 24), fl);
+}
+
+/* A 2x bilinear upsampling of 32 planes of 40x40 (threads). */
+static void make_resize_big(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)k;
     int64_t ne[4] = {1, 32, 40, 40}, out[4] = {1, 32, 80, 80};
-    case_rand(&c, 0, IN_INPUT, PX_F32, 4, ne, r, -1, 1);
-    label_inputs(&c);
-    attr_ints(&c, "sizes", out, 4);
-    attr_floats(&c, "scales", f.scales, 4);
-    attr_i(&c, "mode", 1);
-    emit(&c, sink, ctx);
+    fl[0] = fl[1] = 1;
+    fl[2] = fl[3] = 2;
+    case_rand(c, 0, IN_INPUT, t, 4, ne, r, -1, 1);
+    label_inputs(c);
+    attr_ints(c, "sizes", out, 4);
+    attr_floats(c, "scales", fl, 4);
+    attr_i(c, "mode", 1);
 }
 
 /* ---- lrn ----------------------------------------------------------------------------------------------- */
 
-static void gen_lrn(crng *r, case_sink sink, void *ctx) {
-    for (int di = 0; di < 4; di++)
-        for (int k = 0; k < (di == 0 ? 12 : 4); k++) {
+static void make_lrn(ccase *c, crng *r, px_dtype t, int k, float *fl) {
+    (void)fl;
+    int32_t rank = (int32_t)rng_int(r, 2, 4);
+    int64_t ne[4];
+    for (int32_t i = 0; i < rank; i++) ne[i] = rng_int(r, 1, i == 1 ? 12 : 6);
+    if (k == 11) ne[rank - 1] = 300; /* more than one tile of positions */
+    case_rand(c, 0, IN_INPUT, t, rank, ne, r, -3, 3);
+    label_inputs(c);
+    attr_i(c, "size", rng_int(r, 1, 7));
+    if (k % 3) attr_f(c, "alpha", rng_uniform(r, 1e-4, 1));
+    if (k % 3 != 1) attr_f(c, "beta", rng_uniform(r, 0.5, 1));
+    if (k % 2) attr_f(c, "bias", rng_uniform(r, 0.5, 2));
+}
+
+/* ---- the driver ------------------------------------------------------------------------------------------ */
+
+/* Makes variant k of a case of dtype t; fl holds its FLOATS attributes. */
+typedef void (*make_fn)(ccase *c, crng *r, px_dtype t, int k, float *fl);
+
+typedef struct gen_spec {
+    make_fn make;
+    const px_dtype *types;
+    int n_types;
+    int first_k, other_k; /* variants of the first dtype (all), of each other one (drawn) */
+} gen_spec;
+
+static void generate(px_op op, const gen_spec *g, crng *r, case_sink sink, void *ctx) {
+    for (int di = 0; di < g->n_types; di++)
+        for (int k = 0; k < (di == 0 ? g->first_k : g->other_k); k++) {
             ccase c;
-            case_init(&c, PX_OP_LRN);
-            int32_t rank = (int32_t)rng_int(r, 2, 4);
-            int64_t ne[4];
-            for (int32_t i = 0; i < rank; i++) ne[i] = rng_int(r, 1, i == 1 ? 12 : 6);
-            if (k == 11) ne[rank - 1] = 300; /* more than one tile of positions */
-            case_rand(&c, 0, IN_INPUT, k_floats[di], rank, ne, r, -3, 3);
-            label_inputs(&c);
-            attr_i(&c, "size", rng_int(r, 1, 7));
-            if (k % 3) attr_f(&c, "alpha", rng_uniform(r, 1e-4, 1));
-            if (k % 3 != 1) attr_f(&c, "beta", rng_uniform(r, 0.5, 1));
-            if (k % 2) attr_f(&c, "bias", rng_uniform(r, 0.5, 2));
+            float fl[3 * PX_MAX_DIMS];
+            case_init(&c, op);
+            g->make(&c, r, g->types[di], di == 0 ? k : (int)rng_int(r, 0, g->first_k - 1), fl);
             emit(&c, sink, ctx);
         }
 }
 
 void conf_generate_vision(px_op op, crng *r, case_sink sink, void *ctx) {
+    static const px_dtype f32_f16[] = {PX_F32, PX_F16};
+    static const px_dtype nearest_types[] = {PX_I8, PX_U8, PX_I64, PX_BOOL, PX_F16, PX_U16};
+    static const gen_spec conv = {make_conv, k_floats, 4, 24, 8}, conv_big = {make_conv_big, f32_f16, 2, 3, 1};
+    static const gen_spec max_pool = {make_pool, k_max_types, 9, 24, 6}, pool = {make_pool, k_floats, 4, 24, 6};
+    static const gen_spec pool_big = {make_pool_big, k_floats, 1, 1, 0}, pad = {make_pad, k_any, 10, 24, 8};
+    static const gen_spec resize = {make_resize, k_floats, 4, 72, 12};
+    static const gen_spec resize_nearest = {make_resize_nearest, nearest_types, 6, 2, 2};
+    static const gen_spec resize_big = {make_resize_big, k_floats, 1, 1, 0}, lrn = {make_lrn, k_floats, 4, 12, 4};
     switch (op) {
-    case PX_OP_CONV: case PX_OP_CONV_TRANSPOSE: gen_conv(op, r, sink, ctx); break;
-    case PX_OP_MAX_POOL: case PX_OP_AVG_POOL: case PX_OP_LP_POOL: gen_pool(op, r, sink, ctx); break;
-    case PX_OP_PAD: gen_pad(r, sink, ctx); break;
-    case PX_OP_RESIZE: gen_resize(r, sink, ctx); break;
-    case PX_OP_LRN: gen_lrn(r, sink, ctx); break;
+    case PX_OP_CONV:
+        generate(op, &conv, r, sink, ctx);
+        generate(op, &conv_big, r, sink, ctx);
+        break;
+    case PX_OP_CONV_TRANSPOSE: generate(op, &conv, r, sink, ctx); break;
+    case PX_OP_MAX_POOL: case PX_OP_AVG_POOL: case PX_OP_LP_POOL:
+        generate(op, op == PX_OP_MAX_POOL ? &max_pool : &pool, r, sink, ctx);
+        generate(op, &pool_big, r, sink, ctx);
+        break;
+    case PX_OP_PAD: generate(op, &pad, r, sink, ctx); break;
+    case PX_OP_RESIZE:
+        generate(op, &resize, r, sink, ctx);
+        generate(op, &resize_nearest, r, sink, ctx);
+        generate(op, &resize_big, r, sink, ctx);
+        break;
+    case PX_OP_LRN: generate(op, &lrn, r, sink, ctx); break;
     default: break;
     }
 }
