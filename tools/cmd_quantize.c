@@ -7,13 +7,23 @@
  * when it is tied) becomes Q8_0 when its rows are not a multiple of 256,
  * else Q6_K unless TYPE is Q8_0; a matrix whose rows are not a multiple of
  * TYPE's block falls back to F16 (llama-quantize refuses such files; the
- * fallback is what its own mixes do). Mixes (Q4_K_M, ...) are not done yet.
+ * fallback is what its own mixes do).
+ *
+ * Mixes (Q2_K, Q3_K_S/M/L, Q4_K_S/M, Q5_K_S/M; Q3_K, Q4_K, Q5_K name the _M
+ * mixes as in llama-quantize) pick per tensor the types llama.cpp's
+ * llama_tensor_get_type picks for a dense model: attn_v (and fused qkv) and
+ * ffn_down get more bits in some layers (the "use_more_bits" layers: the
+ * first and last eighth and every third in between), attn_output more for
+ * Q2_K/Q3_K_M/Q3_K_L; a K-quant whose rows do not fit its 256 block falls
+ * back as llama.cpp does (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K and
+ * Q3_K -> Q4_0, then F16).
  * Tensors are converted while the file is written, each split over the
  * threads; a progress line goes to stderr. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -108,13 +118,68 @@ static int file_type_of(px_dtype t) {
 static void usage(void) {
     fprintf(stderr, "usage: plexus quantize IN.gguf OUT.gguf TYPE [-t THREADS] [--output-tensor-type T]\n"
                     "                       [--token-embedding-type T]\n"
-                    "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL\n"
-                    "  (the mixes Q4_K_M, Q4_K_S, Q5_K_M, Q3_K_M are not done yet)\n");
+                    "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q6_K IQ4_NL, or a mix: Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
+                    "        Q4_K_S Q4_K_M Q5_K_S Q5_K_M (Q3_K, Q4_K, Q5_K = the _M mixes)\n");
 }
+
+/* The mixes: name, llama.cpp file type, base type. */
+typedef enum { MIX_NONE = 0, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S, MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M } mix_kind;
+static const struct {
+    const char *name;
+    mix_kind mix;
+    int ftype;
+    px_dtype base;
+} mixes[] = {
+    {"Q2_K", MIX_Q2_K, 10, PX_Q2_K},     {"Q3_K_S", MIX_Q3_K_S, 11, PX_Q3_K}, {"Q3_K_M", MIX_Q3_K_M, 12, PX_Q3_K},
+    {"Q3_K", MIX_Q3_K_M, 12, PX_Q3_K},   {"Q3_K_L", MIX_Q3_K_L, 13, PX_Q3_K}, {"Q4_K_S", MIX_Q4_K_S, 14, PX_Q4_K},
+    {"Q4_K_M", MIX_Q4_K_M, 15, PX_Q4_K}, {"Q4_K", MIX_Q4_K_M, 15, PX_Q4_K},   {"Q5_K_S", MIX_Q5_K_S, 16, PX_Q5_K},
+    {"Q5_K_M", MIX_Q5_K_M, 17, PX_Q5_K}, {"Q5_K", MIX_Q5_K_M, 17, PX_Q5_K},
+};
 
 static int parse_type(const char *s, px_dtype *out) {
     if (px_dtype_from_name(s, out)) return -1;
     return file_type_of(*out) < 0 ? -1 : 0;
+}
+
+static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+static int name_has(const char *name, const char *part) { return strstr(name, part) != NULL; }
+
+/* The type a mix gives one matrix (not output.weight / token_embd.weight),
+ * from its role and position among the tensors of that role. */
+static px_dtype mix_type(mix_kind mix, px_dtype base, const char *name, int *i_v, int n_v, int *i_down, int n_down, int64_t n_gqa) {
+    px_dtype t = base;
+    if (name_has(name, "attn_v.weight") || name_has(name, "attn_qkv.weight") || name_has(name, "attn_kv_b.weight")) {
+        int i = (*i_v)++;
+        if (mix == MIX_Q2_K) t = n_gqa >= 4 ? PX_Q4_K : PX_Q3_K;
+        else if (mix == MIX_Q3_K_M) t = i < 2 ? PX_Q5_K : PX_Q4_K;
+        else if (mix == MIX_Q3_K_L) t = PX_Q5_K;
+        else if ((mix == MIX_Q4_K_M || mix == MIX_Q5_K_M) && use_more_bits(i, n_v)) t = PX_Q6_K;
+        else if (mix == MIX_Q4_K_S && i < 4) t = PX_Q5_K;
+    } else if (name_has(name, "ffn_down")) {
+        int i = (*i_down)++, n = n_down;
+        if (mix == MIX_Q2_K) t = PX_Q3_K;
+        else if (mix == MIX_Q3_K_M) t = i < n / 16 ? PX_Q5_K : PX_Q4_K;
+        else if (mix == MIX_Q3_K_L) t = PX_Q5_K;
+        else if ((mix == MIX_Q4_K_M || mix == MIX_Q5_K_M) && use_more_bits(i, n)) t = PX_Q6_K;
+        else if (mix == MIX_Q4_K_S && i < n / 8) t = PX_Q5_K;
+    } else if (name_has(name, "attn_output.weight")) {
+        if (mix == MIX_Q2_K) t = PX_Q3_K;
+        else if (mix == MIX_Q3_K_M) t = PX_Q4_K;
+        else if (mix == MIX_Q3_K_L) t = PX_Q5_K;
+    }
+    return t;
+}
+
+/* llama.cpp's fallback for rows that do not fit a 256-element K block. */
+static px_dtype k_fallback(px_dtype t) {
+    switch (t) {
+    case PX_Q4_K: return PX_Q5_0;
+    case PX_Q5_K: return PX_Q5_1;
+    case PX_Q6_K: return PX_Q8_0;
+    case PX_Q2_K: case PX_Q3_K: return PX_Q4_0;
+    default: return t;
+    }
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -146,7 +211,15 @@ int px_cmd_quantize(int argc, char **argv) {
         return 2;
     }
     px_dtype to;
-    if (parse_type(pos[2], &to)) {
+    mix_kind mix = MIX_NONE;
+    int ftype = -1;
+    for (size_t k = 0; k < sizeof mixes / sizeof mixes[0]; k++)
+        if (strcasecmp(pos[2], mixes[k].name) == 0) {
+            mix = mixes[k].mix;
+            ftype = mixes[k].ftype;
+            to = mixes[k].base;
+        }
+    if (mix == MIX_NONE && parse_type(pos[2], &to)) {
         fprintf(stderr, "plexus quantize: unknown or unsupported type '%s'\n", pos[2]);
         usage();
         return 2;
@@ -178,16 +251,31 @@ int px_cmd_quantize(int argc, char **argv) {
             goto out;
         }
     }
-    if (px_gguf_add_u32(w, "general.file_type", (uint32_t)file_type_of(to)) ||
+    if (px_gguf_add_u32(w, "general.file_type", (uint32_t)(mix ? ftype : file_type_of(to))) ||
         px_gguf_add_u32(w, "general.quantization_version", 2))
         goto out;
     J.n = (int32_t)px_model_tensor_count(m);
     J.t = calloc((size_t)(J.n ? J.n : 1), sizeof *J.t);
     if (!J.t) goto out;
-    int has_output = 0;
+    int has_output = 0, n_v = 0, n_down = 0, i_v = 0, i_down = 0;
     for (int32_t i = 0; i < J.n; i++) {
         px_model_tensor_get(m, i, &J.t[i].ti);
-        has_output |= strcmp(J.t[i].ti.name, "output.weight") == 0;
+        const char *nm = J.t[i].ti.name;
+        has_output |= strcmp(nm, "output.weight") == 0;
+        n_v += name_has(nm, "attn_v.weight") || name_has(nm, "attn_qkv.weight") || name_has(nm, "attn_kv_b.weight");
+        n_down += name_has(nm, "ffn_down");
+    }
+    int64_t n_gqa = 1; /* heads per kv head, from the architecture's metadata */
+    {
+        px_meta_value arch, hv, kv;
+        char key[160];
+        if (px_model_meta_find(m, "general.architecture", &arch) == PX_OK && arch.type == PX_META_STRING) {
+            snprintf(key, sizeof key, "%.*s.attention.head_count", (int)arch.u.str.len, arch.u.str.ptr);
+            int ok = px_model_meta_find(m, key, &hv) == PX_OK;
+            snprintf(key, sizeof key, "%.*s.attention.head_count_kv", (int)arch.u.str.len, arch.u.str.ptr);
+            if (ok && px_model_meta_find(m, key, &kv) == PX_OK && kv.u.u64 > 0) n_gqa = (int64_t)(hv.u.u64 / kv.u.u64);
+        }
+
     }
     int fallbacks = 0;
     for (int32_t i = 0; i < J.n; i++) {
@@ -210,6 +298,14 @@ int px_cmd_quantize(int argc, char **argv) {
             else if (to != PX_Q8_0 && px_dtype_get_traits(to)->is_quantized) want = PX_Q6_K;
         } else if (strcmp(name, "token_embd.weight") == 0 && emb_t != PX_DTYPE_COUNT) {
             want = emb_t;
+        } else if (mix) {
+            want = mix_type(mix, to, name, &i_v, n_v, &i_down, n_down, n_gqa);
+        }
+        if (cols % px_dtype_get_traits(want)->block_size && k_fallback(want) != want && cols % 32 == 0) {
+            fprintf(stderr, "plexus quantize: %s: rows of %lld do not fit %s's block: %s\n", name, (long long)cols,
+                    px_dtype_name(want), px_dtype_name(k_fallback(want)));
+            want = k_fallback(want);
+            fallbacks++;
         }
         if (cols % px_dtype_get_traits(want)->block_size) {
             fprintf(stderr, "plexus quantize: %s: rows of %lld are not a multiple of %s's block: F16\n", name,
@@ -233,8 +329,9 @@ int px_cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "\nplexus quantize: %s\n", px_gguf_writer_error(w));
         goto out;
     }
-    fprintf(stderr, "%splexus quantize: wrote %s: %s, %d tensors, %.2f MiB (%d fell back to F16), %d threads\n",
-            isatty(2) ? "\r" : "", pos[1], px_dtype_name(to), J.n, (double)J.total_bytes / (1 << 20), fallbacks, threads);
+    fprintf(stderr, "%splexus quantize: wrote %s: %s, %d tensors, %.2f MiB (%d fell back to another type), %d threads\n",
+            isatty(2) ? "\r" : "", pos[1], mix ? pos[2] : px_dtype_name(to), J.n, (double)J.total_bytes / (1 << 20),
+            fallbacks, threads);
     rc = 0;
 out:
     free(J.t);
