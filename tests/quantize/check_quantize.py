@@ -13,58 +13,11 @@ if not os.path.isfile(os.path.join(M, "stories260K-f32.gguf")):
     print("check_quantize: %s not found; skipped" % M)
     sys.exit(77)
 
-SIZES = {0: 4, 1: 2, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}  # scalar sizes by GGUF type
-
-def tensors(path):
-    d = open(path, "rb").read()
-    p = 0
-    def take(fmt):
-        nonlocal p
-        v = struct.unpack_from(fmt, d, p)
-        p += struct.calcsize(fmt)
-        return v[0]
-    def skip_value(t):
-        nonlocal p
-        if t in SIZES:
-            p += SIZES[t]
-        elif t == 8:
-            n = take("<Q")
-            p += n
-        elif t == 9:
-            et = take("<I")
-            n = take("<Q")
-            for _ in range(n):
-                skip_value(et)
-    assert d[:4] == b"GGUF"
-    p = 8
-    nt = take("<Q")
-    nkv = take("<Q")
-    align = 32
-    for _ in range(nkv):
-        n = take("<Q")
-        k = d[p:p + n].decode()
-        p += n
-        t = take("<I")
-        if k == "general.alignment":
-            align = struct.unpack_from("<I", d, p)[0]
-        skip_value(t)
-    info = []
-    for _ in range(nt):
-        n = take("<Q")
-        name = d[p:p + n].decode()
-        p += n
-        nd = take("<I")
-        dims = [take("<Q") for _ in range(nd)]
-        t = take("<I")
-        o = take("<Q")
-        info.append((name, dims, t, o))
-    base = (p + align - 1) // align * align
-    offs = sorted(o for _, _, _, o in info) + [len(d) - base]
-    out = {}
-    for name, dims, t, o in info:
-        nxt = min(x for x in offs if x > o)
-        out[name] = (t, dims, d[base + o:base + nxt])
-    return out
+import importlib.util
+_spec = importlib.util.spec_from_file_location("gguf_read", os.path.join(os.path.dirname(__file__), "gguf_read.py"))
+_gr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_gr)
+tensors = _gr.tensors
 
 fails = 0
 def check(cond, what):
@@ -103,7 +56,7 @@ for typ, extra, ref in (("Q8_0", [], "stories260K-q8_0-mix.gguf"),
 r = subprocess.run([plexus, "quantize", os.path.join(M, "stories260K-q8_0-mix.gguf"), os.path.join(tmp, "x.gguf"), "Q4_0"],
                    capture_output=True, text=True)
 check(r.returncode == 1 and "already" in r.stderr, "requantizing is refused: " + r.stderr.strip().splitlines()[-1])
-r = subprocess.run([plexus, "quantize", os.path.join(M, "stories260K-f32.gguf"), os.path.join(tmp, "x.gguf"), "Q4_K_M"],
+r = subprocess.run([plexus, "quantize", os.path.join(M, "stories260K-f32.gguf"), os.path.join(tmp, "x.gguf"), "IQ2_XXS"],
                    capture_output=True, text=True)
 check(r.returncode == 2, "an unsupported type is a usage error")
 r = subprocess.run([plexus, "quantize", os.path.join(tmp, "missing.gguf"), os.path.join(tmp, "x.gguf"), "Q8_0"],
