@@ -2,7 +2,7 @@
  * handled as 3-D: see cpu_win).
  *
  * CONV on F32/F16/BF16 with at least CONV_GEMM_MIN_M output channels per
- * group is a matrix product per (batch, group):
+ * group is a matrix product per (image, group):
  *   out[Mg, O] = w[Mg, Kg] x col[Kg, O],  Kg = C/group * K1*K2*K3, O = O1*O2*O3
  * where col is the im2col matrix of the input, never stored whole: the
  * product is blocked (BLIS style) into items of CONV_MC rows x CONV_NC
@@ -15,10 +15,15 @@
  * (4 x 16), chosen from CPUID at run time (PLEXUS_CPU_ISA=scalar|avx2 caps
  * it, as for matmul_q).
  *
- * The rest (F64, depthwise and other convs with few output channels per
- * group, and every CONV_TRANSPOSE) runs directly in double: one item per
- * output row (batch, channel, D, H) sums kernel taps times input rows
- * (transposed: each input row scatters into the output row it reaches).
+ * CONV_TRANSPOSE on F32 with at least CONV_GEMM_MIN_M input channels per
+ * group takes the same blocks the other way round:
+ *   cols[(Mg, K), I] = w^T[(Mg, K), Cg] x x[Cg, I]
+ * scattered (col2im) into the F32 output, which first holds the bias. An
+ * item owns a set of output channels, so no two threads add to one element.
+ *
+ * The rest (F64, depthwise and other narrow groups, F16/BF16 transposed)
+ * runs directly in double: one item per output row (image, channel, D, H)
+ * adds every kernel tap times the input row it meets.
  *
  * Scratch is the device's (reserved at prepare, see cpu_vision_prepare):
  * per thread the packed panels and the F32 block, or the direct path's rows. */
@@ -140,23 +145,26 @@ typedef struct conv_ctx {
     int64_t Kg;                 /* Cg * ksz: the depth of the product */
     int pointwise;              /* 1x1x1 kernel, stride 1, no pads: col is x itself */
     conv_isa isa;
-    int64_t n_mb, n_nb;         /* item grid of the GEMM path */
+    int64_t n_mb, n_nb;         /* CONV: row and column blocks; CONV_TRANSPOSE: n_mb channels an item */
     const cpu_scratch *s;
 } conv_ctx;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Depthwise and narrow groups, F64 and transposed convs go direct. */
-static int uses_gemm(int transposed, px_dtype t, int64_t Mg) {
-    return !transposed && t != PX_F64 && Mg >= CONV_GEMM_MIN_M;
+/* CONV on F32/F16/BF16 with CONV_GEMM_MIN_M output channels per group or
+ * more, CONV_TRANSPOSE on F32 with as many input channels per group; the
+ * rest (F64, depthwise and narrow groups) go direct. */
+static int uses_gemm(int transposed, px_dtype t, int64_t Cg, int64_t Mg) {
+    if (transposed) return t == PX_F32 && Cg >= CONV_GEMM_MIN_M;
+    return t != PX_F64 && Mg >= CONV_GEMM_MIN_M;
 }
 
 /* ---- the GEMM path ------------------------------------------------------------------------- */
 
-/* Pack rows m0..m0+mc, columns k0..k0+kc of w (group g) into panels of mr
- * rows: dst[(p * kc + k) * mr + i]; rows past mc are zero. */
-static void pack_w(const conv_ctx *c, int64_t g, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *dst,
-                   float *tmp) {
+/* Pack rows 0..mc, columns k0..k0+kc of A(i, k) = w[a0 + i*rs + k*cs] into
+ * panels of mr rows: dst[(p * kc + k) * mr + i]; rows past mc are zero. */
+static void pack_w(const conv_ctx *c, int64_t a0, int64_t rs, int64_t cs, int64_t mc, int64_t k0, int64_t kc,
+                   float *dst, float *tmp) {
     const int mr = c->isa.mr;
     for (int64_t i = 0; i < ceil_div(mc, mr) * mr; i++) {
         float *d = dst + (i / mr) * kc * mr + i % mr;
@@ -164,10 +172,10 @@ static void pack_w(const conv_ctx *c, int64_t g, int64_t m0, int64_t mc, int64_t
             for (int64_t k = 0; k < kc; k++) d[k * mr] = 0.0f;
             continue;
         }
-        int64_t off = (g * c->Mg + m0 + i) * c->Kg + k0;
+        int64_t off = a0 + i * rs + k0 * cs;
         const float *src = (const float *)(const void *)c->w + off;
-        if (c->wdt != PX_F32) {
-            cpu_load_f32(c->wdt, c->w, off, 1, kc, tmp);
+        if (c->wdt != PX_F32 || cs != 1) {
+            cpu_load_f32(c->wdt, c->w, off, cs, kc, tmp);
             src = tmp;
         }
         for (int64_t k = 0; k < kc; k++) d[k * mr] = src[k];
@@ -212,7 +220,7 @@ static void pack_col(const conv_ctx *c, int64_t img, int64_t k0, int64_t kc, int
         int64_t pos = n0 + j, jj = j % nr, len = nr - jj;
         if (len > nc - j) len = nc - j;
         float *col = dst + (j / nr) * kc * nr + jj;
-        if (c->pointwise) { /* row k of col is input channel k, contiguous */
+        if (c->pointwise || c->transposed) { /* row k of col is input channel k, contiguous */
             for (int64_t k = 0; k < kc; k++) cpu_load_f32(c->xdt, c->x, img + (k0 + k) * c->isz + pos, 1, len, col + k * nr);
             j += len;
             continue;
@@ -246,43 +254,119 @@ static void pack_col(const conv_ctx *c, int64_t img, int64_t k0, int64_t kc, int
 /* Per-thread scratch of the GEMM path, in floats. */
 static int64_t gemm_scratch_floats(void) { return (int64_t)CONV_MC * CONV_KC + (int64_t)CONV_KC * CONV_NC + (int64_t)CONV_MC * CONV_NC + CONV_KC + 64; }
 
-/* One item: output rows m0..m0+mc of group g, columns n0..n0+nc, image n. */
-static void gemm_item(const conv_ctx *c, int64_t n, int64_t g, int64_t m0, int64_t n0, int32_t thread) {
+/* The thread's packed panels and F32 block. */
+typedef struct gemm_bufs {
+    float *a, *b, *c, *tmp;
+} gemm_bufs;
+
+static gemm_bufs thread_bufs(const conv_ctx *c, int32_t thread) {
+    gemm_bufs g;
+    g.a = cpu_scratch_thread(c->s, thread);
+    g.b = g.a + (int64_t)CONV_MC * CONV_KC;
+    g.c = g.b + (int64_t)CONV_KC * CONV_NC;
+    g.tmp = g.c + (int64_t)CONV_MC * CONV_NC;
+    return g;
+}
+
+/* buf->c[mc x nc] (row stride CONV_NC) = A[mc x depth] x B[depth x nc], A as
+ * pack_w reads it, B the columns n0.. of image img's col matrix. */
+static void gemm_block(const conv_ctx *c, int64_t a0, int64_t rs, int64_t cs, int64_t mc, int64_t depth, int64_t img,
+                       int64_t n0, int64_t nc, const gemm_bufs *buf) {
     const int mr = c->isa.mr, nr = c->isa.nr;
-    int64_t mc = c->Mg - m0 < CONV_MC ? c->Mg - m0 : CONV_MC;
-    int64_t nc = c->win.out[0] * c->win.out[1] * c->win.out[2] - n0;
-    if (nc > CONV_NC) nc = CONV_NC;
-    float *ap = cpu_scratch_thread(c->s, thread);
-    float *bp = ap + (int64_t)CONV_MC * CONV_KC, *cb = bp + (int64_t)CONV_KC * CONV_NC, *tmp = cb + (int64_t)CONV_MC * CONV_NC;
-    int64_t img = (n * c->C + g * c->Cg) * c->isz;
     int64_t mp = ceil_div(mc, mr), np = ceil_div(nc, nr);
-    for (int64_t k0 = 0; k0 < c->Kg; k0 += CONV_KC) {
-        int64_t kc = c->Kg - k0 < CONV_KC ? c->Kg - k0 : CONV_KC;
-        pack_w(c, g, m0, mc, k0, kc, ap, tmp);
-        pack_col(c, img, k0, kc, n0, nc, bp);
+    if (depth == 0)
+        for (int64_t i = 0; i < mc; i++) memset(buf->c + i * CONV_NC, 0, sizeof(float) * (size_t)nc);
+    for (int64_t k0 = 0; k0 < depth; k0 += CONV_KC) {
+        int64_t kc = depth - k0 < CONV_KC ? depth - k0 : CONV_KC;
+        pack_w(c, a0, rs, cs, mc, k0, kc, buf->a, buf->tmp);
+        pack_col(c, img, k0, kc, n0, nc, buf->b);
         for (int64_t ip = 0; ip < mp; ip++)
             for (int64_t jp = 0; jp < np; jp++)
-                c->isa.fn(kc, ap + ip * kc * mr, bp + jp * kc * nr, cb + ip * mr * CONV_NC + jp * nr, CONV_NC, k0 > 0);
-    }
-    int64_t osz = c->osz;
-    for (int64_t i = 0; i < mc; i++) {
-        int64_t m = g * c->Mg + m0 + i;
-        float *row = cb + i * CONV_NC;
-        if (c->Kg == 0) memset(row, 0, sizeof(float) * (size_t)nc);
-        if (c->bdt >= 0) {
-            float b;
-            cpu_load_f32(c->bdt, c->bias, m, 1, 1, &b);
-            for (int64_t j = 0; j < nc; j++) row[j] += b;
-        }
-        cpu_store_f32(c->odt, c->o, (n * c->M + m) * osz + n0, 1, nc, row);
+                c->isa.fn(kc, buf->a + ip * kc * mr, buf->b + jp * kc * nr, buf->c + ip * mr * CONV_NC + jp * nr,
+                          CONV_NC, k0 > 0);
     }
 }
 
+static float bias_of(const conv_ctx *c, int64_t m) {
+    float b = 0;
+    if (c->bdt >= 0) cpu_load_f32(c->bdt, c->bias, m, 1, 1, &b);
+    return b;
+}
+
+/* CONV item: output rows m0..m0+CONV_MC of group g, columns n0..n0+CONV_NC
+ * of image n: w[Mg, Kg] x col[Kg, O], plus the bias, stored once. */
+static void conv_item(const conv_ctx *c, int64_t n, int64_t g, int64_t m0, int64_t n0, const gemm_bufs *buf) {
+    int64_t mc = c->Mg - m0 < CONV_MC ? c->Mg - m0 : CONV_MC, nc = c->osz - n0 < CONV_NC ? c->osz - n0 : CONV_NC;
+    gemm_block(c, (g * c->Mg + m0) * c->Kg, c->Kg, 1, mc, c->Kg, (n * c->C + g * c->Cg) * c->isz, n0, nc, buf);
+    for (int64_t i = 0; i < mc; i++) {
+        int64_t m = g * c->Mg + m0 + i;
+        float *row = buf->c + i * CONV_NC, b = bias_of(c, m);
+        for (int64_t j = 0; j < nc && b != 0; j++) row[j] += b;
+        cpu_store_f32(c->odt, c->o, (n * c->M + m) * c->osz + n0, 1, nc, row);
+    }
+}
+
+/* CONV_TRANSPOSE: scatter rows r0..r0+mc of the block (row R = mo*K + tap of
+ * group g), columns n0.. (input positions) into the F32 output of image n. */
+static void col2im(const conv_ctx *c, int64_t n, int64_t g, int64_t r0, int64_t mc, int64_t n0, int64_t nc,
+                   const float *cb) {
+    const cpu_win *w = &c->win;
+    const int64_t IW = w->in[2], IH = w->in[1], sw = w->s[2];
+    float *out = (float *)(void *)c->o;
+    for (int64_t i = 0; i < mc; i++) {
+        int64_t R = r0 + i, mo = R / c->ksz, t = R % c->ksz;
+        int64_t kw = t % w->k[2], kh = t / w->k[2] % w->k[1], kd = t / w->k[2] / w->k[1];
+        float *plane = out + (n * c->M + g * c->Mg + mo) * c->osz;
+        const float *crow = cb + i * CONV_NC;
+        for (int64_t j = 0; j < nc;) { /* segments along one input row */
+            int64_t p = n0 + j, iw = p % IW, ih = p / IW % IH, id = p / IW / IH, len = IW - iw, lo, hi;
+            if (len > nc - j) len = nc - j;
+            int64_t od = id * w->s[0] - w->pb[0] + kd * w->d[0], oh = ih * w->s[1] - w->pb[1] + kh * w->d[1];
+            if (od >= 0 && od < w->out[0] && oh >= 0 && oh < w->out[1]) {
+                int64_t b = iw * sw - w->pb[2] + kw * w->d[2]; /* output column of input column iw + q: q*sw + b */
+                float *orow = plane + (od * w->out[1] + oh) * w->out[2];
+                cpu_win_cols(b, sw, w->out[2], len, &lo, &hi);
+                for (int64_t q = lo; q < hi; q++) orow[q * sw + b] += crow[j + q];
+            }
+            j += len;
+        }
+    }
+}
+
+/* CONV_TRANSPOSE item: output channels mo0..mo1 of group g, image n (no
+ * other item writes them): bias, then w^T[(mo, tap), Cg] x x[Cg, I] in
+ * blocks, each scattered into the output. */
+static void convt_item(const conv_ctx *c, int64_t n, int64_t g, int64_t mo0, int64_t mo1, const gemm_bufs *buf) {
+    float *out = (float *)(void *)c->o;
+    for (int64_t mo = mo0; mo < mo1; mo++) {
+        float b = bias_of(c, g * c->Mg + mo), *plane = out + (n * c->M + g * c->Mg + mo) * c->osz;
+        for (int64_t j = 0; j < c->osz; j++) plane[j] = b;
+    }
+    int64_t rows = c->Mg * c->ksz; /* w [C, Mg, K]: A(R, k) = w[(g*Cg + k) * rows + R] */
+    for (int64_t r0 = mo0 * c->ksz; r0 < mo1 * c->ksz; r0 += CONV_MC) {
+        int64_t mc = mo1 * c->ksz - r0 < CONV_MC ? mo1 * c->ksz - r0 : CONV_MC;
+        for (int64_t n0 = 0; n0 < c->isz; n0 += CONV_NC) {
+            int64_t nc = c->isz - n0 < CONV_NC ? c->isz - n0 : CONV_NC;
+            gemm_block(c, g * c->Cg * rows + r0, 1, rows, mc, c->Cg, (n * c->C + g * c->Cg) * c->isz, n0, nc, buf);
+            col2im(c, n, g, r0, mc, n0, nc, buf->c);
+        }
+    }
+}
+
+/* Items: CONV (image*group, row block, column block); CONV_TRANSPOSE
+ * (image*group, block of n_mb output channels). */
 static void gemm_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const conv_ctx *c = vctx;
+    gemm_bufs buf = thread_bufs(c, thread);
     for (int64_t item = b; item < e; item++) {
+        if (c->transposed) {
+            int64_t nblk = ceil_div(c->Mg, c->n_mb), blk = item % nblk, bg = item / nblk;
+            int64_t mo1 = (blk + 1) * c->n_mb < c->Mg ? (blk + 1) * c->n_mb : c->Mg;
+            convt_item(c, bg / c->G, bg % c->G, blk * c->n_mb, mo1, &buf);
+            continue;
+        }
         int64_t nb = item % c->n_nb, t = item / c->n_nb, mb = t % c->n_mb, bg = t / c->n_mb;
-        gemm_item(c, bg / c->G, bg % c->G, mb * CONV_MC, nb * CONV_NC, thread);
+        conv_item(c, bg / c->G, bg % c->G, mb * CONV_MC, nb * CONV_NC, &buf);
     }
 }
 
@@ -426,7 +510,7 @@ void cpu_conv_need(const px_node_desc *node, const cpu_shape *in, int32_t n_in, 
     conv_ctx c;
     *shared = *per_thread = 0;
     if (n_in < 2 || conv_geometry(node, &in[0], &in[1], &out[0], &c)) return;
-    if (uses_gemm(c.transposed, in[0].dtype, c.Mg)) *per_thread = sizeof(float) * (size_t)gemm_scratch_floats();
+    if (uses_gemm(c.transposed, in[0].dtype, c.Cg, c.Mg)) *per_thread = sizeof(float) * (size_t)gemm_scratch_floats();
     else *per_thread = sizeof(double) * (size_t)direct_scratch_doubles(&c.win, c.Kg);
 }
 
@@ -456,11 +540,19 @@ px_status cpu_conv_run(const px_kernel_args *a) {
     px_status st = cpu_vision_scratch_begin(a, cpu_conv_need, &s);
     if (st) return st;
     c.s = &s;
-    if (uses_gemm(c.transposed, c.xdt, c.Mg)) {
+    if (uses_gemm(c.transposed, c.xdt, c.Cg, c.Mg)) {
         c.isa = pick_isa();
-        c.n_mb = ceil_div(c.Mg, CONV_MC);
-        c.n_nb = ceil_div(c.osz, CONV_NC);
-        a->host->parallel_for(c.N * c.G * c.n_mb * c.n_nb, 1, gemm_range, &c);
+        int64_t items;
+        if (c.transposed) { /* n_mb output channels per item: about 8 items per thread */
+            int64_t want = 8 * (int64_t)s.n_threads, per = ceil_div(c.N * c.G * c.Mg, want);
+            c.n_mb = per < 1 ? 1 : per > c.Mg ? c.Mg : per;
+            items = c.N * c.G * ceil_div(c.Mg, c.n_mb);
+        } else {
+            c.n_mb = ceil_div(c.Mg, CONV_MC);
+            c.n_nb = ceil_div(c.osz, CONV_NC);
+            items = c.N * c.G * c.n_mb * c.n_nb;
+        }
+        a->host->parallel_for(items, 1, gemm_range, &c);
     } else {
         int64_t rows = c.N * c.M * c.win.out[0] * c.win.out[1];
         int64_t per_row = c.Kg * c.win.out[2] / (c.transposed ? c.win.s[0] * c.win.s[1] * c.win.s[2] : 1) + c.win.out[2];

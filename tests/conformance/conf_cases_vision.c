@@ -114,7 +114,7 @@ static void make_conv(ccase *c, crng *r, px_dtype t, int k, float *fl) {
     draw_window(r, 1 + k % 3, 3, &w);
     int64_t N = rng_int(r, 1, 2), G = (k / 3) % 4 == 3 ? rng_int(r, 2, 5) : (k / 3) % 4 + 1;
     int depthwise = (k / 3) % 4 == 3;
-    int64_t Cg = depthwise ? 1 : rng_int(r, 1, 4), Mg = depthwise ? rng_int(r, 1, 2) : (k & 1) ? rng_int(r, 4, 9) : rng_int(r, 1, 3);
+    int64_t Cg = depthwise ? 1 : (k & 1) ? rng_int(r, 4, 7) : rng_int(r, 1, 3), Mg = depthwise ? rng_int(r, 1, 2) : (k & 1) ? rng_int(r, 4, 9) : rng_int(r, 1, 3);
     int64_t xne[5] = {N, Cg * G}, wne[5] = {transposed ? Cg * G : Mg * G, transposed ? Mg : Cg}, bne[1] = {Mg * G};
     for (int32_t i = 0; i < w.n; i++) xne[2 + i] = w.in[i], wne[2 + i] = w.k[i];
     if (transposed)
@@ -138,27 +138,32 @@ static void make_conv(ccase *c, crng *r, px_dtype t, int k, float *fl) {
     if (G > 1 || k % 6 == 0) attr_i(c, "group", G);
 }
 
-/* Larger convs: several blocks of rows (> 96 output channels), columns
- * (> 256 positions) and depth (> 256), a pointwise one, and a strided 3x3
- * with pads; F32 and one F16. */
+/* Larger convs: several blocks of rows (> 96 output channels, or channel
+ * taps when transposed), columns (> 256 positions) and depth (> 256), a
+ * pointwise one, a strided 3x3 with pads and groups. */
 static void make_conv_big(ccase *c, crng *r, px_dtype t, int k, float *fl) {
     (void)fl;
-    static const int64_t shapes[3][8] = {
+    static const int64_t shapes[5][8] = {
         /* C, M, H, W, K, stride, pad, group */
         {40, 100, 20, 23, 3, 1, 1, 1},
         {300, 20, 17, 15, 1, 1, 0, 1},
         {24, 48, 30, 31, 3, 2, 1, 2},
+        {300, 12, 17, 16, 3, 2, 1, 1}, /* transposed */
+        {16, 12, 20, 20, 4, 2, 1, 2},
     };
-    const int64_t *s = shapes[k % 3];
-    int64_t xne[4] = {1, s[0], s[2], s[3]}, wne[4] = {s[1], s[0] / s[7], s[4], s[4]}, bne[1] = {s[1]};
+    int tr = c->op == PX_OP_CONV_TRANSPOSE;
+    const int64_t *s = tr ? shapes[3 + k % 2] : shapes[k % 3];
+    int64_t xne[4] = {1, s[0], s[2], s[3]}, bne[1] = {s[1]};
+    int64_t wne[4] = {tr ? s[0] : s[1], tr ? s[1] / s[7] : s[0] / s[7], s[4], s[4]};
     case_rand(c, 0, IN_INPUT, t, 4, xne, r, -1, 1);
     case_rand(c, 1, IN_CONST, t, 4, wne, r, -1, 1);
     case_rand(c, 2, IN_CONST, t, 1, bne, r, -1, 1);
     label_inputs(c);
-    int64_t st[2] = {s[5], s[5]}, pads[4] = {s[6], s[6], s[6], s[6] + (k == 2)};
+    int64_t st[2] = {s[5], s[5]}, pads[4] = {s[6], s[6], s[6], s[6] + (k == 2)}, op[2] = {1, 0};
     attr_ints(c, "strides", st, 2);
     attr_ints(c, "pads", pads, 4);
     if (s[7] > 1) attr_i(c, "group", s[7]);
+    if (tr && k % 2 == 0) attr_ints(c, "output_padding", op, 2);
 }
 
 /* ---- pooling ----------------------------------------------------------------------------------------- */
@@ -336,11 +341,10 @@ void conf_generate_vision(px_op op, crng *r, case_sink sink, void *ctx) {
     static const gen_spec resize_nearest = {make_resize_nearest, nearest_types, 6, 2, 2};
     static const gen_spec resize_big = {make_resize_big, k_floats, 1, 1, 0}, lrn = {make_lrn, k_floats, 4, 12, 4};
     switch (op) {
-    case PX_OP_CONV:
+    case PX_OP_CONV: case PX_OP_CONV_TRANSPOSE:
         generate(op, &conv, r, sink, ctx);
         generate(op, &conv_big, r, sink, ctx);
         break;
-    case PX_OP_CONV_TRANSPOSE: generate(op, &conv, r, sink, ctx); break;
     case PX_OP_MAX_POOL: case PX_OP_AVG_POOL: case PX_OP_LP_POOL:
         generate(op, op == PX_OP_MAX_POOL ? &max_pool : &pool, r, sink, ctx);
         generate(op, &pool_big, r, sink, ctx);
