@@ -89,7 +89,14 @@ static int write_output(px_program *p, const char *name, const char *dir) {
     free(data);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.pb", dir, name);
-    int rc = pb && !strchr(name, '/') ? write_file(path, pb, len) : -1;
+    /* names like "gpu_0/softmax_1" write into sub-folders; never outside DIR */
+    int safe = name[0] && name[0] != '/' && !strstr(name, "..");
+    for (char *q = path + strlen(dir) + 1; safe && (q = strchr(q, '/')) != NULL; q++) {
+        *q = 0;
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) safe = 0;
+        *q = '/';
+    }
+    int rc = pb && safe ? write_file(path, pb, len) : -1;
     if (rc) fprintf(stderr, "plexus onnx-run: cannot write %s: %s\n", path, pb ? strerror(errno) : "out of memory");
     free(pb);
     return rc;

@@ -105,7 +105,7 @@ def main():
             continue
         with open(m[:-5] + "_output_0.pb", "rb") as f:
             exp = oc.parse_tensor(f.read())
-        outs = sorted(glob.glob(os.path.join(out, "*.pb")))
+        outs = sorted(glob.glob(os.path.join(out, "**", "*.pb"), recursive=True))
         if len(outs) != 1:
             print(f"FAIL {name}: {len(outs)} outputs written, expected 1")
             failed += 1
