@@ -103,7 +103,10 @@ static px_status imp_conv_transpose(ox_ctx *c, const onx_node *n) {
             int64_t in = x->ne[2 + i];
             osh[i] = ko > 0 ? a[ko - w.n + i] : in * w.s[i];
             int64_t total = w.s[i] * (in - 1) + op[i] + (w.k[i] - 1) * w.d[i] + 1 - osh[i];
-            if (total < 0) total = 0;
+            if (total < 0) { /* a larger output than the kernel covers: the extra comes at the end */
+                op[i] -= total;
+                total = 0;
+            }
             int upper = !strcmp(ap, "SAME_UPPER");
             w.pads[i] = upper ? total / 2 : total - total / 2;
             w.pads[w.n + i] = upper ? total - total / 2 : total / 2;
