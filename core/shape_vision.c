@@ -131,6 +131,20 @@ static px_status read_window(const px_value_rec *x, const px_attr *attrs, int32_
     return st;
 }
 
+/* Window numbers beyond this are refused, so that sums and products of
+ * them stay within int64 (ONNX models use small ones). */
+#define WIN_MAX ((int64_t)INT32_MAX)
+
+static px_status check_limits(const vwin *w) {
+    for (int32_t i = 0; i < w->n; i++) {
+        int64_t pb = w->pads[i], pe = w->pads[w->n + i];
+        if (w->k[i] > WIN_MAX || w->s[i] > WIN_MAX || w->d[i] > WIN_MAX || pb > WIN_MAX || pb < -WIN_MAX ||
+            pe > WIN_MAX || pe < -WIN_MAX || w->in[i] > INT64_MAX / 4)
+            FAIL(PX_ERR_SHAPE, "spatial dim %d: kernel, stride, dilation or pads beyond %lld", i, (long long)WIN_MAX);
+    }
+    return PX_OK;
+}
+
 /* floor (or ceil) of a / b for b > 0. */
 static int64_t div_round(int64_t a, int64_t b, int up) {
     int64_t q = a / b, r = a % b;
@@ -209,13 +223,18 @@ static px_status infer_conv(px_op op, const px_graph *g, const px_value *ids, in
     int64_t m = 0, o[MAX_SP];
     if ((st = read_window(x, attrs, n_attrs, op == PX_OP_CONV_TRANSPOSE, &w))) return st;
     if ((st = check_weights(op, x, wt, bias, px_attr_int(attrs, n_attrs, "group", 1), &w, &m))) return st;
+    if ((st = check_limits(&w))) return st;
     if (op == PX_OP_CONV) {
         if ((st = window_out(&w, 0, o))) return st;
     } else {
         int64_t opad[MAX_SP];
         if ((st = ints_exact(attrs, n_attrs, "output_padding", w.n, 0, 0, opad))) return st;
         for (int32_t i = 0; i < w.n; i++) {
-            o[i] = w.s[i] * (w.in[i] - 1) + opad[i] + (w.k[i] - 1) * w.d[i] + 1 - w.pads[i] - w.pads[w.n + i];
+            int64_t span = 0;
+            if (opad[i] > WIN_MAX || __builtin_mul_overflow(w.s[i], w.in[i] > 0 ? w.in[i] - 1 : 0, &span) ||
+                span > INT64_MAX / 4)
+                FAIL(PX_ERR_SHAPE, "spatial dim %d: the output would be too large", i);
+            o[i] = span + opad[i] + (w.k[i] - 1) * w.d[i] + 1 - w.pads[i] - w.pads[w.n + i];
             if (w.in[i] < 1 || o[i] < 1)
                 FAIL(PX_ERR_SHAPE, "spatial dim %d: input %lld gives output %lld (both must be >= 1)", i,
                      (long long)w.in[i], (long long)o[i]);
@@ -239,7 +258,7 @@ static px_status infer_pool(px_op op, const px_graph *g, const px_value *ids, in
     int64_t o[MAX_SP];
     if ((st = read_window(x, attrs, n_attrs, 0, &w))) return st;
     if (!px_attr_find(attrs, n_attrs, "kernel")) FAIL(PX_ERR_INVALID_ARG, "attribute kernel is required");
-    if ((st = ints_exact(attrs, n_attrs, "kernel", w.n, 1, 1, w.k))) return st;
+    if ((st = ints_exact(attrs, n_attrs, "kernel", w.n, 1, 1, w.k)) || (st = check_limits(&w))) return st;
     if (op == PX_OP_LP_POOL && px_attr_int(attrs, n_attrs, "p", 2) < 1)
         FAIL(PX_ERR_INVALID_ARG, "attribute p must be >= 1, got %lld", (long long)px_attr_int(attrs, n_attrs, "p", 2));
     if ((st = window_out(&w, px_attr_int(attrs, n_attrs, "ceil_mode", 0) != 0, o))) return st;
@@ -284,6 +303,7 @@ static px_status infer_resize(const px_value_rec *x, const px_attr *attrs, int32
     int32_t r = x->shape.rank;
     const int64_t *sz = NULL;
     int64_t mode, coord, nm;
+    if (r < 1) FAIL(PX_ERR_SHAPE, "x needs rank >= 1");
     px_status st = ints_required(attrs, n_attrs, "sizes", r, "the rank", &sz);
     if (!st) st = choice(attrs, n_attrs, "mode", 2, "nearest, linear, cubic", &mode);
     if (!st) st = choice(attrs, n_attrs, "coord", 5, "a coordinate transform", &coord);
@@ -322,7 +342,7 @@ static px_status infer_lrn(const px_value_rec *x, const px_attr *attrs, int32_t 
     return PX_OK;
 }
 
-px_status px_infer_vision(const px_graph *g, px_op op, const px_value *ids, int32_t n_in, const px_attr *attrs,
+static px_status infer_op(const px_graph *g, px_op op, const px_value *ids, int32_t n_in, const px_attr *attrs,
                           int32_t n_attrs, px_dtype *odt, px_shape *out) {
     switch (op) {
     case PX_OP_CONV: case PX_OP_CONV_TRANSPOSE:
@@ -339,4 +359,18 @@ px_status px_infer_vision(const px_graph *g, px_op op, const px_value *ids, int3
     if (op == PX_OP_PAD) return infer_pad(x, attrs, n_attrs, out);
     if (op == PX_OP_RESIZE) return infer_resize(x, attrs, n_attrs, out);
     return infer_lrn(x, attrs, n_attrs, out);
+}
+
+px_status px_infer_vision(const px_graph *g, px_op op, const px_value *ids, int32_t n_in, const px_attr *attrs,
+                          int32_t n_attrs, px_dtype *odt, px_shape *out) {
+    if (op < PX_OP_CONV || op > PX_OP_LRN) return PX_ERR_NOT_FOUND;
+    px_status st = infer_op(g, op, ids, n_in, attrs, n_attrs, odt, out);
+    if (st) return st;
+    /* the output's bytes (at the upper bounds) must fit */
+    int64_t n = px_shape_numel(g, out, NULL), row = px_dtype_row_size(*odt, 1), bytes;
+    for (int32_t i = 0; i < out->rank; i++)
+        if (out->d[i].sym < 0 && out->d[i].c < 0) FAIL(PX_ERR_SHAPE, "output dim %d would be negative", i);
+    if (n < 0 || row < 0 || __builtin_mul_overflow(n, row, &bytes))
+        FAIL(PX_ERR_SHAPE, "the output would be too large");
+    return PX_OK;
 }
