@@ -311,6 +311,7 @@ static px_status infer_resize(const px_value_rec *x, const px_attr *attrs, int32
     if (st) return st;
     if (mode == 0 ? !is_plain(x->dtype) : !is_float(x->dtype))
         FAIL(PX_ERR_DTYPE, "x is %s; expected a %s dtype", px_dtype_name(x->dtype), mode == 0 ? "plain" : "float");
+    int aa = px_attr_int(attrs, n_attrs, "antialias", 0) != 0;
     const px_attr *sc = px_attr_find(attrs, n_attrs, "scales");
     if (sc && (sc->type != PX_ATTR_FLOATS || sc->n != r))
         FAIL(PX_ERR_INVALID_ARG, "attribute scales must be %d floats (one per axis)", r);
@@ -323,9 +324,13 @@ static px_status infer_resize(const px_value_rec *x, const px_attr *attrs, int32
     for (int32_t i = 0; i < r; i++) {
         px_dim d = x->shape.d[i];
         if (sz[i] < 0) FAIL(PX_ERR_INVALID_ARG, "attribute sizes has a negative size (%lld at %d)", (long long)sz[i], i);
-        if (sc && !(sc->u.floats[i] > 0)) FAIL(PX_ERR_INVALID_ARG, "scale %d must be positive", i);
+        if (sc && !(sc->u.floats[i] > 0 && sc->u.floats[i] < 1e30f)) FAIL(PX_ERR_INVALID_ARG, "scale %d must be positive and finite", i);
         if (d.sym >= 0) FAIL(PX_ERR_SHAPE, "x's dim %d is symbolic; resize needs static input dims", i);
         if (d.c == 0 && sz[i] > 0) FAIL(PX_ERR_SHAPE, "axis %d is empty; it cannot be resized to %lld", i, (long long)sz[i]);
+        /* antialiasing filters span 2/scale taps: keep them finite */
+        double scale = sc ? (double)sc->u.floats[i] : d.c ? (double)sz[i] / (double)d.c : 1;
+        if (mode != 0 && aa && sz[i] > 0 && scale < 1.0 / 4096)
+            FAIL(PX_ERR_INVALID_ARG, "axis %d: antialias with a scale below 1/4096 (%g) is not supported", i, scale);
         o.d[i] = px_dim_c(sz[i]);
     }
     *out = o;

@@ -499,6 +499,7 @@ static void rs_axis_fill(const px_node_desc *n, int32_t i, rs_axis *ax) {
     ax->identity = ax->in == ax->out;
     for (int64_t o = 0; o < ax->out; o++) {
         double x = rs_coord(coord, o, ax->in, ax->out, scale, r0, r1);
+        if (!(x > -1e15 && x < 1e15)) x = x > 0 ? 1e15 : -1e15; /* far outside (or NaN): the edge */
         int64_t i0 = (int64_t)ceil(x) - 1, T = ax->taps, first;
         double r = x - (double)i0, *w = ax->w + o * T, sum = 0;
         int64_t *idx = ax->idx + o * T;
@@ -693,8 +694,7 @@ static void lrn_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
         int64_t len = c->S - s0 < CPU_TILE ? c->S - s0 : CPU_TILE;
         for (int64_t ch = 0; ch < c->C; ch++) {
             for (int64_t j = 0; j < len; j++) sq[j] = 0;
-            for (int64_t k = ch - lo; k <= ch + hi; k++) {
-                if (k < 0 || k >= c->C) continue;
+            for (int64_t k = ch - lo < 0 ? 0 : ch - lo; k <= ch + hi && k < c->C; k++) {
                 cpu_load_f64(c->t, c->x, (n * c->C + k) * c->S + s0, 1, len, v);
                 for (int64_t j = 0; j < len; j++) sq[j] += v[j] * v[j];
             }
