@@ -185,6 +185,16 @@ static px_value add_value(px_graph *g, const char *name, px_value_kind kind, px_
     r->dtype = dtype;
     r->shape = *shape;
     r->producer = producer;
+    /* every value's size at the upper bounds must be a number the planner
+     * can hold: a shape from a corrupted file must not wrap around */
+    int64_t n = px_shape_numel(g, shape, NULL), bytes = n < 0 ? -1 : px_dtype_row_size(dtype, n);
+    if (n < 0 || bytes < 0 || bytes > ((int64_t)1 << 56)) {
+        char sh[160];
+        px_shape_str(g, shape, sh, sizeof sh);
+        px_value bad = px_graph_fail(g, PX_ERR_RANGE, "value '%s' of shape %s is too large", r->name, sh);
+        free(r->name);
+        return bad;
+    }
     return g->n_values++;
 }
 

@@ -302,6 +302,13 @@ px_value ox_constant(ox_ctx *c, px_dtype dt, int32_t rank, const int64_t *ne, co
     snprintf(nm, sizeof nm, "onnx_const_%d", c->n_const++);
     return px_graph_constant(c->g, nm, dt, &s, data, (size_t)ox_numel(rank, ne) * onx_px_size(dt), PX_CONST_COPY);
 }
+px_value ox_zeros(ox_ctx *c, px_dtype dt, int32_t rank, const int64_t *ne) {
+    px_value z = ox_scalar(c, dt, 0);
+    if (rank == 0) return ox_unary(c, PX_OP_COPY, z);
+    px_attr a[] = {PX_ATTR_INTS("shape", ne, rank)};
+    return ox_node(c, PX_OP_EXPAND, &z, 1, a, 1);
+}
+
 px_value ox_scalar(ox_ctx *c, px_dtype dt, double v) {
     uint8_t buf[8];
     if (px_convert(PX_F64, &v, dt, buf, 1) != PX_OK) return PX_NONE;

@@ -126,6 +126,8 @@ px_value ox_scale(ox_ctx *c, px_value x, double s, double b);
 px_value ox_dt_shape(ox_ctx *c, px_value v, px_dtype *dt, int32_t *rank, int64_t *ne);
 /* A scalar constant of dtype dt (shape [] ) holding v. */
 px_value ox_scalar(ox_ctx *c, px_dtype dt, double v);
+/* Zeros of a shape, made at run time (no host memory sized by the shape). */
+px_value ox_zeros(ox_ctx *c, px_dtype dt, int32_t rank, const int64_t *ne);
 /* A constant with the given contents (copied). */
 px_value ox_constant(ox_ctx *c, px_dtype dt, int32_t rank, const int64_t *ne, const void *data);
 /* dtype and shape of an IR value. */

@@ -86,11 +86,10 @@ static px_status imp_attention(ox_ctx *c, const onx_node *n) {
             int64_t pne[PX_MAX_DIMS];
             memcpy(pne, mv->ne, sizeof(int64_t) * (size_t)mv->rank);
             pne[mv->rank - 1] = L - ml;
-            float *fill = onx_alloc(ox_arena(c), (size_t)ox_numel(mv->rank, pne) * sizeof(float) + 4);
-            if (!fill) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
-            for (int64_t i = 0; i < ox_numel(mv->rank, pne); i++) fill[i] = -INFINITY;
+            px_attr fa[] = {PX_ATTR_INTS("shape", pne, mv->rank)};
+            px_value fill = ox_node(c, PX_OP_EXPAND, &ninf, 1, fa, 1);
             px_attr a[] = {PX_ATTR_I("axis", mv->rank - 1)};
-            px_value in[2] = {m, ox_cast(c, ox_constant(c, PX_F32, mv->rank, pne, fill), dt)};
+            px_value in[2] = {m, fill};
             m = ox_node(c, PX_OP_CONCAT, in, 2, a, 1);
         }
         bias = m;
@@ -335,9 +334,7 @@ static px_status imp_linear_attention(ox_ctx *c, const onx_node *n) {
         S = ox_cast(c, ox_ir(c, pv), f);
     } else {
         int64_t sne[4] = {B, Hk, dk, dv};
-        float *z = onx_alloc(ox_arena(c), (size_t)(B * Hk * dk * dv) * sizeof(float) + 4);
-        if (!z) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
-        S = ox_constant(c, PX_F32, 4, sne, z);
+        S = ox_zeros(c, PX_F32, 4, sne);
     }
     px_value *outs = onx_alloc(ox_arena(c), (size_t)(T ? T : 1) * sizeof *outs);
     if (!outs) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
@@ -411,9 +408,7 @@ static px_status imp_causal_conv(ox_ctx *c, const onx_node *n) {
             past = ox_cast(c, ox_ir(c, pv), wk);
         } else {
             int64_t pne[3] = {B, C, K - 1};
-            uint8_t *z = onx_alloc(ox_arena(c), (size_t)(B * C * (K - 1)) * 8 + 8);
-            if (!z) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
-            past = ox_constant(c, wk, 3, pne, z);
+            past = ox_zeros(c, wk, 3, pne);
         }
         px_attr a[] = {PX_ATTR_I("axis", 2)};
         px_value in[2] = {past, x};

@@ -31,6 +31,7 @@ static px_status imp_eye_like(ox_ctx *c, const onx_node *n) {
         dt = (px_dtype)t;
     }
     int64_t k = ox_attr_i(n, "k", 0), R = x->ne[0], C = x->ne[1];
+    if (R * C > (1 << 22)) return ox_fail(c, n, PX_ERR_RANGE, "an identity of %lld x %lld is too large to make at load", (long long)R, (long long)C);
     double *v = onx_alloc(ox_arena(c), (size_t)(R * C > 0 ? R * C : 1) * sizeof(double));
     if (!v) return oom(c, n);
     for (int64_t i = 0; i < R; i++)
@@ -77,13 +78,7 @@ static px_status imp_cumprod(ox_ctx *c, const onx_node *n) {
     int64_t one_ne[PX_MAX_DIMS];
     memcpy(one_ne, x->ne, sizeof one_ne);
     one_ne[ax] = 1;
-    int64_t cnt = ox_numel(x->rank, one_ne);
-    double *ones = onx_alloc(ox_arena(c), (size_t)(cnt > 0 ? cnt : 1) * sizeof(double));
-    void *ob = onx_alloc(ox_arena(c), (size_t)(cnt > 0 ? cnt : 1) * 8);
-    if (!ones || !ob) return oom(c, n);
-    for (int64_t i = 0; i < cnt; i++) ones[i] = 1;
-    px_convert(PX_F64, ones, x->dt, ob, cnt);
-    px_value acc = ox_constant(c, x->dt, x->rank, one_ne, ob);
+    px_value acc = ox_binary(c, PX_OP_ADD, ox_zeros(c, x->dt, x->rank, one_ne), ox_scalar(c, x->dt, 1)); /* ones */
     for (int64_t s = 0; s < L; s++) {
         int64_t t = rev ? L - 1 - s : s, e = t + 1, a1 = ax, step = 1;
         px_attr sa[] = {PX_ATTR_INTS("starts", &t, 1), PX_ATTR_INTS("ends", &e, 1), PX_ATTR_INTS("axes", &a1, 1),
@@ -113,6 +108,7 @@ static px_status imp_reverse_sequence(ox_ctx *c, const onx_node *n) {
     int32_t ba = ox_axis(ox_attr_i(n, "batch_axis", 1), x->rank), ta = ox_axis(ox_attr_i(n, "time_axis", 0), x->rank);
     if (ba < 0 || ta < 0 || ba == ta || k != x->ne[ba]) return ox_fail(c, n, PX_ERR_INVALID_ARG, "bad axes or sequence_lens");
     int64_t T = x->ne[ta], B = x->ne[ba], ine[PX_MAX_DIMS];
+    if (T * B > (1 << 22)) return ox_fail(c, n, PX_ERR_RANGE, "%lld steps x %lld sequences is too large", (long long)T, (long long)B);
     for (int32_t d = 0; d < x->rank; d++) ine[d] = d == ta ? T : d == ba ? B : 1;
     int64_t *idx = onx_alloc(ox_arena(c), (size_t)(T * B > 0 ? T * B : 1) * sizeof(int64_t));
     if (!idx) return oom(c, n);

@@ -430,6 +430,7 @@ static px_status imp_einsum(ox_ctx *c, const onx_node *n) {
                 if (lab[a] != lab[b]) continue;
                 if (ne[a] != ne[b]) return ox_fail(c, n, PX_ERR_SHAPE, "label %c has two sizes", lab[a]);
                 int64_t D = ne[a];
+                if (D > 4096) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "a repeated label of %lld elements", (long long)D);
                 uint8_t *eye = onx_alloc(ox_arena(c), (size_t)(D * D > 0 ? D * D : 1));
                 if (!eye) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
                 int64_t me[PX_MAX_DIMS];

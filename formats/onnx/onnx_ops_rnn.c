@@ -204,6 +204,7 @@ static px_status imp_rnn(ox_ctx *c, const onx_node *n) {
     if (wv->ne[0] != D || wv->ne[1] != r.G * r.H || wv->ne[2] != r.I || rv->ne[1] != r.G * r.H || rv->ne[2] != r.H)
         return ox_fail(c, n, PX_ERR_SHAPE, "W or R does not match hidden_size %lld and the input", (long long)r.H);
     if (r.T > MAX_SEQ) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than %d steps (unrolled at load)", MAX_SEQ);
+    if (r.B > (1 << 20)) return ox_fail(c, n, PX_ERR_RANGE, "a batch of %lld", (long long)r.B);
     r.clip = ox_attr_f(n, "clip", 0);
     static const char *const defaults[3][3] = {{"Tanh", "Tanh", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
     const onx_attr *aa = ox_attr(n, "activations");
@@ -229,13 +230,11 @@ static px_status imp_rnn(ox_ctx *c, const onx_node *n) {
     px_value hs[2], cs[2];
     if (!ys) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
     int64_t bh[2] = {r.B, r.H};
-    float *zeros = onx_alloc(ox_arena(c), (size_t)(r.B * r.H > 0 ? r.B * r.H : 1) * 8);
-    if (!zeros) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
     for (int64_t d = 0; d < D; d++) {
         int rev = reverse || d == 1;
-        px_value h0 = h0v ? ox_reshape(c, slice(c, ox_ir(c, h0v), 0, d, d + 1), 2, bh) : ox_constant(c, r.dt, 2, bh, zeros);
+        px_value h0 = h0v ? ox_reshape(c, slice(c, ox_ir(c, h0v), 0, d, d + 1), 2, bh) : ox_zeros(c, r.dt, 2, bh);
         px_value c0 = c0v ? ox_reshape(c, slice(c, ox_ir(c, c0v), 0, d, d + 1), 2, bh)
-                          : r.kind == K_LSTM ? ox_constant(c, r.dt, 2, bh, zeros) : PX_NONE;
+                          : r.kind == K_LSTM ? ox_zeros(c, r.dt, 2, bh) : PX_NONE;
         px_value xd = rev ? reverse_steps(&r, x) : x;
         px_status st = run_dir(&r, xd, d, W, R, Bias, P, h0, c0, ys + d * r.T, &hs[d], &cs[d]);
         if (st) return st;

@@ -76,11 +76,11 @@ static px_status imp_identity(ox_ctx *c, const onx_node *n) {
     if (st) return st;
     if ((st = ox_out_alias(c, n, 0, x))) return st;
     if (!strcmp(n->op_type, "Dropout") && ox_has_out(n, 1)) { /* inference: keep everything */
-        int64_t k = ox_numel(x->rank, x->ne);
-        uint8_t *ones = onx_alloc(ox_arena(c), (size_t)(k ? k : 1));
-        if (!ones) return oom(c, n);
-        memset(ones, 1, (size_t)k);
-        return ox_out_const(c, n, 1, PX_BOOL, x->rank, x->ne, ones);
+        uint8_t one = 1; /* the mask: all true, made at run time */
+        px_value t1 = ox_constant(c, PX_BOOL, 0, NULL, &one);
+        if (x->rank == 0) return ox_out_ir(c, n, 1, ox_unary(c, PX_OP_COPY, t1));
+        px_attr ea[] = {PX_ATTR_INTS("shape", x->ne, x->rank)};
+        return ox_out_ir(c, n, 1, ox_node(c, PX_OP_EXPAND, &t1, 1, ea, 1));
     }
     return PX_OK;
 }
@@ -412,7 +412,7 @@ static px_status imp_gather(ox_ctx *c, const onx_node *n) {
         if ((st = ox_const_i64(c, n, idx, "indices", &iv, &ni))) return st;
         int64_t outer = ox_numel(ax, x->ne), dim = x->ne[ax], inner = ox_numel(x->rank - ax - 1, x->ne + ax + 1);
         int32_t r = x->rank - 1 + idx->rank;
-        if (r > PX_MAX_DIMS) goto ir;
+        if (r > PX_MAX_DIMS || outer * ni * inner > FOLD_MAX) goto ir;
         int64_t ne[PX_MAX_DIMS];
         int32_t q = 0;
         for (int32_t d = 0; d < ax; d++) ne[q++] = x->ne[d];
@@ -580,9 +580,18 @@ static px_status imp_constant_of_shape(ox_ctx *c, const onx_node *n) {
         dt = (px_dtype)onx_to_px_dtype(a->t->data_type);
         memcpy(val, d, nb);
     }
-    int64_t cnt = ox_numel((int32_t)k, sh);
+    int64_t cnt = 1;
     size_t es = onx_px_size(dt);
-    if (cnt < 0) return ox_fail(c, n, PX_ERR_SHAPE, "negative dim");
+    for (int64_t i = 0; i < k; i++) {
+        if (sh[i] < 0) return ox_fail(c, n, PX_ERR_SHAPE, "negative dim");
+        if (sh[i] && cnt > (INT64_MAX / 16) / sh[i]) return ox_fail(c, n, PX_ERR_RANGE, "the shape's size overflows");
+        cnt *= sh[i];
+    }
+    if ((uint64_t)cnt * es > ((uint64_t)256 << 20)) { /* very large: filled at run time, not held at load */
+        px_value s0 = ox_constant(c, dt, 0, NULL, val);
+        px_attr ea[] = {PX_ATTR_INTS("shape", sh, (int32_t)k)};
+        return ox_out_ir(c, n, 0, ox_node(c, PX_OP_EXPAND, &s0, 1, ea, 1));
+    }
     uint8_t *d = onx_alloc(ox_arena(c), (size_t)(cnt ? cnt : 1) * es);
     if (!d) return oom(c, n);
     for (int64_t i = 0; i < cnt; i++) memcpy(d + (size_t)i * es, val, es);
@@ -600,7 +609,9 @@ static px_status imp_range(ox_ctx *c, const onx_node *n) {
     if (d[0] == 0) return ox_fail(c, n, PX_ERR_INVALID_ARG, "delta is 0");
     double cnt = ceil((b[0] - a[0]) / d[0]);
     int64_t m = cnt > 0 ? (int64_t)cnt : 0;
-    if (m > (1ll << 28)) return ox_fail(c, n, PX_ERR_RANGE, "range of %lld elements", (long long)m);
+    if (m > (1ll << 40)) return ox_fail(c, n, PX_ERR_RANGE, "range of %lld elements", (long long)m);
+    if (m > FOLD_MAX) /* long: made at run time */
+        return ox_out_ir(c, n, 0, px_graph_arange(ox_graph(c), px_dim_c(m), a[0], d[0], s->dt, NULL));
     double *v = onx_alloc(ox_arena(c), (size_t)(m ? m : 1) * 8);
     void *o = onx_alloc(ox_arena(c), (size_t)(m ? m : 1) * 8);
     if (!v || !o) return oom(c, n);
@@ -629,15 +640,14 @@ static px_status imp_trilu(ox_ctx *c, const onx_node *n) {
         kk = cnt ? kv[0] : 0;
     }
     int upper = (int)ox_attr_i(n, "upper", 1);
-    int64_t R = x->ne[x->rank - 2], C = x->ne[x->rank - 1];
-    uint8_t *mask = onx_alloc(ox_arena(c), (size_t)(R * C > 0 ? R * C : 1));
-    if (!mask) return oom(c, n);
-    for (int64_t i = 0; i < R; i++)
-        for (int64_t j = 0; j < C; j++) mask[i * C + j] = upper ? j - i >= kk : j - i <= kk;
-    int64_t mne[2] = {R, C};
-    px_value in[3] = {ox_constant(c, PX_BOOL, 2, mne, mask), ox_ir(c, x), PX_NONE};
+    int64_t R = x->ne[x->rank - 2], C = x->ne[x->rank - 1], r1[2] = {R, 1}, c1[2] = {1, C};
+    /* keep (i, j) where j - i >= k (upper) or j - i <= k (lower), made at run time */
+    px_value row = ox_reshape(c, px_graph_arange(ox_graph(c), px_dim_c(R), 0, 1, PX_I64, NULL), 2, r1);
+    px_value col = ox_reshape(c, px_graph_arange(ox_graph(c), px_dim_c(C), 0, 1, PX_I64, NULL), 2, c1);
+    px_value diff = ox_binary(c, PX_OP_SUB, col, row);
+    px_value mask = ox_binary(c, upper ? PX_OP_GREATER_EQUAL : PX_OP_LESS_EQUAL, diff, ox_scalar(c, PX_I64, (double)kk));
     uint8_t zero[8] = {0};
-    in[2] = ox_constant(c, x->dt, 0, NULL, zero);
+    px_value in[3] = {mask, ox_ir(c, x), ox_constant(c, x->dt, 0, NULL, zero)};
     return ox_out_ir(c, n, 0, ox_node(c, PX_OP_WHERE, in, 3, NULL, 0));
 }
 

@@ -427,9 +427,7 @@ static px_status imp_max_unpool(ox_ctx *c, const onx_node *n) {
             if ((want[d] = os[d]) < on[d]) return ox_fail(c, n, PX_ERR_SHAPE, "output_shape is smaller than the unpooled shape");
     }
     int64_t total = ox_numel(x->rank, on), cnt = ox_numel(x->rank, x->ne);
-    uint8_t *z = onx_alloc(ox_arena(c), (size_t)(total > 0 ? total : 1) * 8);
-    if (!z) return ox_fail(c, n, PX_ERR_NO_MEMORY, "out of memory");
-    px_value in[3] = {ox_constant(c, x->dt, 1, &total, z), ox_reshape(c, ox_ir(c, iv), 1, &cnt),
+    px_value in[3] = {ox_zeros(c, x->dt, 1, &total), ox_reshape(c, ox_ir(c, iv), 1, &cnt),
                       ox_reshape(c, ox_ir(c, x), 1, &cnt)};
     px_attr a[] = {PX_ATTR_I("axis", 0), PX_ATTR_I("reduction", 0)};
     px_value y = ox_reshape(c, ox_node(c, PX_OP_SCATTER_ELEMENTS, in, 3, a, 2), x->rank, on);

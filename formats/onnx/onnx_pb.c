@@ -797,6 +797,11 @@ px_status onx_tensor_data(onx_arena *a, const onx_tensor *t, const uint8_t *ext_
         *out = packed;
         return PX_OK;
     }
+    if (!packed && !t->has_raw && !t->external && nb > t->msg.n * 8 + 8) { /* typed fields: at most 8 bytes of value per stored byte */
+        snprintf(err, err_cap, "tensor '%s': its shape needs %llu bytes, the message holds %llu", t->name,
+                 (unsigned long long)nb, (unsigned long long)t->msg.n);
+        return PX_ERR_FORMAT;
+    }
     uint8_t *d = onx_alloc(a, nb ? nb : 1);
     if (!d) {
         snprintf(err, err_cap, "out of memory");
