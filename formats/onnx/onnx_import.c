@@ -100,9 +100,13 @@ int32_t ox_axis(int64_t axis, int32_t rank) {
     return axis < 0 || axis >= rank ? -1 : (int32_t)axis;
 }
 
-int64_t ox_numel(int32_t rank, const int64_t *ne) {
+int64_t ox_numel(int32_t rank, const int64_t *ne) { /* saturates at INT64_MAX */
     int64_t n = 1;
-    for (int32_t i = 0; i < rank; i++) n *= ne[i];
+    for (int32_t i = 0; i < rank; i++) {
+        if (ne[i] < 0) return -1;
+        if (ne[i] && n > INT64_MAX / ne[i]) return INT64_MAX;
+        n *= ne[i];
+    }
     return n;
 }
 
@@ -424,6 +428,9 @@ static px_status setup_input(ox_ctx *c, const onx_value_info *vi, ox_val *v) {
             v->ne[d] = x;
         }
     }
+    int64_t cnt = ox_numel(v->rank, v->ne);
+    if (cnt < 0 || cnt > ((int64_t)1 << 52))
+        return ox_fail(c, NULL, PX_ERR_RANGE, "graph input '%s': its shape is too large", vi->name);
     return PX_OK; /* the IR input is made on first use (ox_ir): unused inputs need no data */
 }
 
