@@ -13,8 +13,8 @@
  * after it; then seeded mutations: bit flips, byte overwrites, and
  * structure-aware ones made on a parse of the protobuf (a wrong length
  * prefix, a varint/fixed field set to an edge value, a field dropped or
- * repeated) with every enclosing length kept right, so that they reach the
- * importer and not only the wire-format reader.
+ * repeated, a string grown long) with every enclosing length kept right, so
+ * that they reach the importer and not only the wire-format reader.
  *
  * Environment: PLEXUS_ONNX_BAD_ITERS = mutations per model (default 3000,
  * 1000 under a sanitizer), PLEXUS_ONNX_BAD_TIMEOUT = seconds one copy may
@@ -108,6 +108,15 @@ static void on_alarm(int sig) {
     if (write(2, b, sizeof b - 1) < 0) _exit(1);
     _exit(1);
 }
+
+#if !SANITIZED
+/* A crash: say which copy (sanitizer builds have their own report). */
+static void on_crash(int sig) {
+    static const char a[] = "\ntest_onnx_bad: CRASH on ";
+    if (write(2, a, sizeof a - 1) < 0 || write(2, current, strlen(current)) < 0 || write(2, "\n", 1) < 0) _exit(1);
+    raise(sig); /* SA_RESETHAND: the default action now */
+}
+#endif
 
 /* ---- files -------------------------------------------------------------------- */
 
@@ -445,11 +454,11 @@ bad:
     return -1;
 }
 
-enum { M_VALUE, M_LEN, M_DROP, M_DUP, M_CUT };
+enum { M_VALUE, M_LEN, M_DROP, M_DUP, M_CUT, M_GROW };
 typedef struct mut {
     int32_t node;
     int kind;
-    uint64_t val;  /* M_VALUE: the new value; M_CUT: the payload's new size */
+    uint64_t val;  /* M_VALUE: the new value; M_CUT, M_GROW: the payload's new size */
     int64_t delta; /* M_LEN: added to the length written */
 } mut;
 
@@ -493,12 +502,13 @@ static void emit_one(const ptree *t, int32_t i, const mut *ms, int nm, obuf *o) 
     const pnode *nd = &t->nd[i];
     uint64_t v = nd->v;
     int64_t delta = 0;
-    size_t cut = nd->n;
+    size_t cut = nd->n, grow = 0;
     for (int k = 0; k < nm; k++) {
         if (ms[k].node != i) continue;
         if (ms[k].kind == M_VALUE) v = ms[k].val;
         if (ms[k].kind == M_LEN) delta = ms[k].delta;
         if (ms[k].kind == M_CUT && ms[k].val < cut) cut = (size_t)ms[k].val;
+        if (ms[k].kind == M_GROW) grow = (size_t)ms[k].val;
     }
     put_varint(o, nd->key);
     switch (nd->key & 7) {
@@ -511,8 +521,13 @@ static void emit_one(const ptree *t, int32_t i, const mut *ms, int nm, obuf *o) 
     }
     default: {
         obuf sub = {0};
-        if (nd->kid >= 0 && cut == nd->n) emit(t, nd->kid, ms, nm, &sub);
-        else put(&sub, nd->p, cut);
+        if (grow) { /* the payload repeated (a name, a string) up to `grow` bytes */
+            for (size_t k = 0; k < grow; k++) put(&sub, nd->n ? &nd->p[k % nd->n] : (const uint8_t *)"a", 1);
+        } else if (nd->kid >= 0 && cut == nd->n) {
+            emit(t, nd->kid, ms, nm, &sub);
+        } else {
+            put(&sub, nd->p, cut);
+        }
         int64_t len = (int64_t)sub.n + delta;
         put_varint(o, (uint64_t)(len < 0 ? 0 : len));
         put(o, sub.b, sub.n);
@@ -574,7 +589,7 @@ static uint64_t edge_fixed(uint64_t v, int is64) {
 }
 
 static const char *kind_name[] = {"bit flips", "byte overwrites", "length prefix", "field value", "field drop/repeat",
-                                  "mixed"};
+                                  "mixed", "string grown"};
 
 /* One seeded mutation of kind `kind`; *out is malloc'd. */
 static size_t mutate(const model *md, const ptree *t, int kind, uint8_t **out, char *what, size_t wcap) {
@@ -608,6 +623,7 @@ static size_t mutate(const model *md, const ptree *t, int kind, uint8_t **out, c
             int wt = (int)(t->nd[c].key & 7);
             if (kk == 2 && wt != 2) continue;
             if (kk == 3 && wt == 2 && t->nd[c].kid >= 0) continue;
+            if (kk == 6 && (wt != 2 || t->nd[c].kid >= 0)) continue;
             i = c;
             break;
         }
@@ -621,6 +637,10 @@ static size_t mutate(const model *md, const ptree *t, int kind, uint8_t **out, c
             m->delta = deltas[rnd() % (sizeof deltas / sizeof deltas[0])];
         } else if (kk == 4) {
             m->kind = rnd() % 2 ? M_DROP : M_DUP;
+        } else if (kk == 6 && wt == 2) {
+            static const uint64_t sizes[] = {255, 256, 511, 512, 600, 1024, 1100, 4096, 5000, 70000};
+            m->kind = M_GROW;
+            m->val = sizes[rnd() % (sizeof sizes / sizeof sizes[0])];
         } else if (wt == 2) {
             m->kind = M_CUT; /* a leaf payload (name, raw_data, packed values) cut short */
             m->val = nd->n ? rnd() % nd->n : 0;
@@ -629,10 +649,10 @@ static size_t mutate(const model *md, const ptree *t, int kind, uint8_t **out, c
             m->val = wt == 0 ? edge_varint(nd->v) : edge_fixed(nd->v, wt == 1);
         }
         static const char *const verb[] = {[M_VALUE] = "set to", [M_LEN] = "length changed by", [M_DROP] = "dropped",
-                                           [M_DUP] = "repeated", [M_CUT] = "cut to"};
+                                           [M_DUP] = "repeated", [M_CUT] = "cut to", [M_GROW] = "grown to"};
         char arg[32] = "";
         if (m->kind == M_LEN) snprintf(arg, sizeof arg, " %+lld", (long long)m->delta);
-        else if (m->kind == M_VALUE || m->kind == M_CUT) snprintf(arg, sizeof arg, " %llu", (unsigned long long)m->val);
+        else if (m->kind == M_VALUE || m->kind == M_CUT || m->kind == M_GROW) snprintf(arg, sizeof arg, " %llu", (unsigned long long)m->val);
         if (used < wcap)
             used += (size_t)snprintf(what + used, wcap - used, "%s field %u at byte %zu %s%s", j ? ";" : "",
                                      (unsigned)(nd->key >> 3), nd->at, verb[m->kind], arg);
@@ -668,7 +688,7 @@ static void corrupt(const model *md, long iters) {
     for (long i = 0; i < iters; i++) {
         uint8_t *c = NULL;
         char w[200];
-        size_t n = mutate(md, &t, (int)(i % 6), &c, w, sizeof w);
+        size_t n = mutate(md, &t, (int)(i % 7), &c, w, sizeof w);
         if (!c) continue;
         snprintf(what, sizeof what, "mutation %ld: %s", i, w);
         try_copy(md, c, n, &o, what);
@@ -737,6 +757,14 @@ int main(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
+#if !SANITIZED
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+#endif
 
     px_context_options co = px_context_options_default();
     co.plugin_dir = PLUGIN_DIR;
