@@ -152,18 +152,27 @@ static px_meta_value value_list(onx_arena *a, const onx_value_info *vi, int32_t 
     }
     for (int32_t i = 0; i < n; i++) {
         char buf[512];
-        size_t len = (size_t)snprintf(buf, sizeof buf, "%s: %s", vi[i].name,
-                                      vi[i].kind == ONX_TYPE_TENSOR ? onx_type_name(vi[i].elem_type) : "non-tensor");
+        size_t len = 0;
+        /* names are cut to fit; every append is bounded by what is left */
+#define APPEND(...)                                                                  \
+    do {                                                                             \
+        if (len < sizeof buf - 1) {                                                  \
+            int w_ = snprintf(buf + len, sizeof buf - len, __VA_ARGS__);             \
+            len = w_ < 0 ? len : len + (size_t)w_ < sizeof buf ? len + (size_t)w_ : sizeof buf - 1; \
+        }                                                                            \
+    } while (0)
+        buf[0] = 0;
+        APPEND("%.200s: %s", vi[i].name, vi[i].kind == ONX_TYPE_TENSOR ? onx_type_name(vi[i].elem_type) : "non-tensor");
         if (vi[i].has_shape) {
-            len += (size_t)snprintf(buf + len, sizeof buf - len > len ? sizeof buf - len : 0, "[");
-            for (int32_t d = 0; d < vi[i].rank && len < sizeof buf - 40; d++) {
-                if (vi[i].params[d]) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.24s", d ? "," : "", vi[i].params[d]);
-                else if (vi[i].dims[d] >= 0) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", d ? "," : "", (long long)vi[i].dims[d]);
-                else len += (size_t)snprintf(buf + len, sizeof buf - len, "%s?", d ? "," : "");
+            APPEND("[");
+            for (int32_t d = 0; d < vi[i].rank; d++) {
+                if (vi[i].params[d]) APPEND("%s%.24s", d ? "," : "", vi[i].params[d]);
+                else if (vi[i].dims[d] >= 0) APPEND("%s%lld", d ? "," : "", (long long)vi[i].dims[d]);
+                else APPEND("%s?", d ? "," : "");
             }
-            if (len < sizeof buf - 1) buf[len++] = ']';
-            buf[len < sizeof buf ? len : sizeof buf - 1] = 0;
+            APPEND("]");
         }
+#undef APPEND
         len = strlen(buf);
         char *d = onx_alloc(a, len + 1);
         if (!d) {
