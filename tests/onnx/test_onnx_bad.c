@@ -13,7 +13,7 @@
  * after it; then seeded mutations: bit flips, byte overwrites, and
  * structure-aware ones made on a parse of the protobuf (a wrong length
  * prefix, a varint/fixed field set to an edge value, a field dropped or
- * repeated, a string grown long) with every enclosing length kept right, so
+ * repeated or given another wire type, a string grown long) with every enclosing length kept right, so
  * that they reach the importer and not only the wire-format reader.
  *
  * Environment: PLEXUS_ONNX_BAD_ITERS = mutations per model (default 3000,
@@ -454,11 +454,11 @@ bad:
     return -1;
 }
 
-enum { M_VALUE, M_LEN, M_DROP, M_DUP, M_CUT, M_GROW };
+enum { M_VALUE, M_LEN, M_DROP, M_DUP, M_CUT, M_GROW, M_RETYPE };
 typedef struct mut {
     int32_t node;
     int kind;
-    uint64_t val;  /* M_VALUE: the new value; M_CUT, M_GROW: the payload's new size */
+    uint64_t val;  /* M_VALUE: the new value; M_CUT, M_GROW: the payload's new size; M_RETYPE: the wire type */
     int64_t delta; /* M_LEN: added to the length written */
 } mut;
 
@@ -503,12 +503,23 @@ static void emit_one(const ptree *t, int32_t i, const mut *ms, int nm, obuf *o) 
     uint64_t v = nd->v;
     int64_t delta = 0;
     size_t cut = nd->n, grow = 0;
+    int retype = -1;
     for (int k = 0; k < nm; k++) {
         if (ms[k].node != i) continue;
         if (ms[k].kind == M_VALUE) v = ms[k].val;
         if (ms[k].kind == M_LEN) delta = ms[k].delta;
         if (ms[k].kind == M_CUT && ms[k].val < cut) cut = (size_t)ms[k].val;
         if (ms[k].kind == M_GROW) grow = (size_t)ms[k].val;
+        if (ms[k].kind == M_RETYPE) retype = (int)ms[k].val;
+    }
+    if (retype >= 0) { /* the same field number with another wire type (and a value of that type) */
+        uint64_t one = 1;
+        put_varint(o, (nd->key & ~7ull) | (uint64_t)retype);
+        if (retype == 0) put_varint(o, one);
+        else if (retype == 1) put(o, &one, 8);
+        else if (retype == 5) put(o, &one, 4);
+        else put_varint(o, 0);
+        return;
     }
     put_varint(o, nd->key);
     switch (nd->key & 7) {
@@ -588,7 +599,7 @@ static uint64_t edge_fixed(uint64_t v, int is64) {
     return is64 ? f64[r / 5 % (sizeof f64 / sizeof f64[0])] : f32[r / 5 % (sizeof f32 / sizeof f32[0])];
 }
 
-static const char *kind_name[] = {"bit flips", "byte overwrites", "length prefix", "field value", "field drop/repeat",
+static const char *kind_name[] = {"bit flips", "byte overwrites", "length prefix", "field value", "field drop/repeat/retype",
                                   "mixed", "string grown"};
 
 /* One seeded mutation of kind `kind`; *out is malloc'd. */
@@ -636,7 +647,14 @@ static size_t mutate(const model *md, const ptree *t, int kind, uint8_t **out, c
             m->kind = M_LEN;
             m->delta = deltas[rnd() % (sizeof deltas / sizeof deltas[0])];
         } else if (kk == 4) {
-            m->kind = rnd() % 2 ? M_DROP : M_DUP;
+            static const int wts[] = {0, 1, 2, 5};
+            uint64_t r = rnd() % 4;
+            m->kind = r < 2 ? M_DROP : r == 2 ? M_DUP : M_RETYPE;
+            if (m->kind == M_RETYPE) { /* one of the three other wire types */
+                int w = wts[rnd() % 4];
+                m->val = (uint64_t)(w != wt ? w : wts[(rnd() % 3 + (wt == 5 ? 0 : 1)) % 4]);
+                if ((int)m->val == wt) m->val = wt == 0 ? 2 : 0;
+            }
         } else if (kk == 6 && wt == 2) {
             static const uint64_t sizes[] = {255, 256, 511, 512, 600, 1024, 1100, 4096, 5000, 70000};
             m->kind = M_GROW;
@@ -649,10 +667,11 @@ static size_t mutate(const model *md, const ptree *t, int kind, uint8_t **out, c
             m->val = wt == 0 ? edge_varint(nd->v) : edge_fixed(nd->v, wt == 1);
         }
         static const char *const verb[] = {[M_VALUE] = "set to", [M_LEN] = "length changed by", [M_DROP] = "dropped",
-                                           [M_DUP] = "repeated", [M_CUT] = "cut to", [M_GROW] = "grown to"};
+                                           [M_DUP] = "repeated", [M_CUT] = "cut to", [M_GROW] = "grown to",
+                                           [M_RETYPE] = "given wire type"};
         char arg[32] = "";
         if (m->kind == M_LEN) snprintf(arg, sizeof arg, " %+lld", (long long)m->delta);
-        else if (m->kind == M_VALUE || m->kind == M_CUT || m->kind == M_GROW) snprintf(arg, sizeof arg, " %llu", (unsigned long long)m->val);
+        else if (m->kind == M_VALUE || m->kind == M_CUT || m->kind == M_GROW || m->kind == M_RETYPE) snprintf(arg, sizeof arg, " %llu", (unsigned long long)m->val);
         if (used < wcap)
             used += (size_t)snprintf(what + used, wcap - used, "%s field %u at byte %zu %s%s", j ? ";" : "",
                                      (unsigned)(nd->key >> 3), nd->at, verb[m->kind], arg);
