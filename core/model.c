@@ -1,6 +1,7 @@
 /* px_model: a model file opened through the format plugin that scores it
  * highest. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +20,13 @@ px_status px_model_open(px_context *ctx, const char *path, px_model **out) {
     if (!ctx || !path || !out) return px_set_error(PX_ERR_INVALID_ARG, "px_model_open: NULL argument");
     *out = NULL;
     unsigned char head[64];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) return px_set_error(PX_ERR_IO, "%s: cannot open", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return px_set_error(PX_ERR_IO, "%s: not a regular file", path);
+    }
     ssize_t n = read(fd, head, sizeof head);
     close(fd);
     if (n < 0) return px_set_error(PX_ERR_IO, "%s: cannot read", path);

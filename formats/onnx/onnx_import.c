@@ -19,6 +19,7 @@ struct ox_ctx {
     onx_arena *a;
     int64_t opset;
     int depth; /* subgraph nesting */
+    int64_t n_imported; /* ONNX nodes imported, unrolled bodies counted each time */
     int trace; /* PLEXUS_ONNX_TRACE=1: one line per imported node on stderr */
     ox_external_fn ext;
     void *ext_ud;
@@ -540,6 +541,10 @@ static px_status add_initializers(ox_ctx *c, const onx_graph *g) {
 /* Import one node. */
 static px_status add_node(ox_ctx *c, const onx_node *n) {
     px_status st;
+    /* unrolled loops multiply nodes: a budget keeps a small file from
+     * growing a graph without bound */
+    if (++c->n_imported > 2000000)
+        return ox_fail(c, n, PX_ERR_UNSUPPORTED, "the model unrolls to more than 2000000 nodes");
     for (int32_t k = 0; k < n->n_inputs; k++)
         if (n->inputs[k][0] && !lookup(c, n->inputs[k]))
             return ox_fail(c, n, PX_ERR_FORMAT, "input '%s' is not defined before the node", n->inputs[k]);

@@ -125,7 +125,7 @@ static px_status imp_loop(ox_ctx *c, const onx_node *n) {
     }
     int32_t nc = n->n_inputs - 2; /* loop-carried */
     int32_t nk = body->n_outputs - 1 - nc; /* scan outputs */
-    if (nc < 0 || nk < 0 || nc + 2 > MAX_IO || nk > MAX_IO) return ox_fail(c, n, PX_ERR_FORMAT, "body inputs/outputs do not match the node");
+    if (nc < 0 || nk < 0 || nc + 2 > MAX_IO || 1 + nc + nk > MAX_IO) return ox_fail(c, n, PX_ERR_FORMAT, "body inputs/outputs do not match the node");
     ox_val *carried[MAX_IO], *in[MAX_IO], *out[MAX_IO];
     for (int32_t i = 0; i < nc; i++)
         if (!(carried[i] = ox_in(c, n, 2 + i))) return ox_fail(c, n, PX_ERR_INVALID_ARG, "loop-carried input %d is missing", i);

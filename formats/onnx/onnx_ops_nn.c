@@ -408,10 +408,16 @@ static px_status imp_einsum(ox_ctx *c, const onx_node *n) {
     char labels[64];
     int64_t size[64];
     int nl = 0;
-    for (const char *q = out; *q; q++) labels[nl++] = *q;
+    for (const char *q = out; *q; q++) {
+        if (nl >= PX_MAX_DIMS) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than %d labels", PX_MAX_DIMS);
+        labels[nl++] = *q;
+    }
     for (int i = 0; i < nops; i++)
         for (const char *q = ops[i]; *q; q++)
-            if (!memchr(labels, *q, (size_t)nl)) labels[nl++] = *q;
+            if (!memchr(labels, *q, (size_t)nl)) {
+                if (nl >= PX_MAX_DIMS) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than %d labels", PX_MAX_DIMS);
+                labels[nl++] = *q;
+            }
     if (nl > PX_MAX_DIMS) return ox_fail(c, n, PX_ERR_UNSUPPORTED, "more than %d labels", PX_MAX_DIMS);
     for (int l = 0; l < nl; l++) size[l] = 1;
     px_value prod = PX_NONE;

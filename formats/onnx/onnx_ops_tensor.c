@@ -60,11 +60,11 @@ static px_status imp_constant(ox_ctx *c, const onx_node *n) {
     if (!strcmp(nm, "value_float")) return ox_out_const(c, n, 0, PX_F32, 0, NULL, &a->f);
     if (!strcmp(nm, "value_int")) return ox_out_const(c, n, 0, PX_I64, 0, NULL, &a->i);
     if (!strcmp(nm, "value_floats")) {
-        int64_t k = a->n;
+        int64_t k = a->floats ? a->n : 0; /* n counts the floats (onx_attr) */
         return ox_out_const(c, n, 0, PX_F32, 1, &k, a->floats ? (const void *)a->floats : (const void *)&one);
     }
     if (!strcmp(nm, "value_ints")) {
-        int64_t k = a->n;
+        int64_t k = a->ints ? a->n : 0;
         return ox_out_const(c, n, 0, PX_I64, 1, &k, a->ints ? (const void *)a->ints : (const void *)&one);
     }
     return ox_fail(c, n, PX_ERR_UNSUPPORTED, "attribute %s (strings and sparse tensors) is not supported", nm);

@@ -159,7 +159,7 @@ static rd sub(const rd *r, onx_bytes s) {
 
 static char *dupstr(rd *r, onx_bytes s) {
     char *d = onx_alloc(r->a, s.n + 1);
-    if (d) memcpy(d, s.p, s.n);
+    if (d && s.n) memcpy(d, s.p, s.n);
     return d;
 }
 
@@ -398,7 +398,7 @@ static px_status dec_attr(rd *r, onx_bytes s, onx_attr *a) {
         (cnt[11] && !(a->graphs = onx_alloc(r->a, cnt[11] * sizeof *a->graphs))) ||
         (cnt[9] && !(a->strings = onx_alloc(r->a, cnt[9] * sizeof *a->strings))))
         return oom(r);
-    int32_t nt = 0, ng = 0, ns = 0;
+    int32_t nt = 0, ng = 0, ns = 0, nfl = 0, nin = 0;
     rd c = sub(r, s);
     fld f;
     int k;
@@ -451,16 +451,13 @@ static px_status dec_attr(rd *r, onx_bytes s, onx_attr *a) {
             uint32_t w = (uint32_t)v[i];
             memcpy(&a->floats[i], &w, 4);
         }
-        a->n = (int32_t)n;
+        nfl = (int32_t)n;
     }
     if ((st = scalars_of(r, s, 8, 'v', &v, &n))) return st;
     if (n) {
         a->ints = (int64_t *)v;
-        a->n = (int32_t)n;
+        nin = (int32_t)n;
     }
-    if (ns) a->n = ns;
-    if (nt) a->n = nt;
-    if (ng) a->n = ng;
     if (a->type == ONX_ATTR_UNDEFINED) { /* IR < 2 files leave the type out: infer it */
         if (a->t) a->type = ONX_ATTR_TENSOR;
         else if (a->g) a->type = ONX_ATTR_GRAPH;
@@ -469,6 +466,14 @@ static px_status dec_attr(rd *r, onx_bytes s, onx_attr *a) {
         else if (ns) a->type = ONX_ATTR_STRINGS;
         else if (a->s.p) a->type = ONX_ATTR_STRING;
     }
+    /* n counts the list the type names (0 when the file holds another) */
+    a->n = a->type == ONX_ATTR_FLOATS ? nfl : a->type == ONX_ATTR_INTS ? nin : a->type == ONX_ATTR_STRINGS ? ns
+         : a->type == ONX_ATTR_TENSORS ? nt : a->type == ONX_ATTR_GRAPHS ? ng : 0;
+    if (a->type != ONX_ATTR_FLOATS) a->floats = NULL;
+    if (a->type != ONX_ATTR_INTS) a->ints = NULL;
+    if (a->type != ONX_ATTR_STRINGS) a->strings = NULL;
+    if (a->type != ONX_ATTR_TENSORS) a->tensors = NULL;
+    if (a->type != ONX_ATTR_GRAPHS) a->graphs = NULL;
     return PX_OK;
 }
 
@@ -510,6 +515,7 @@ static px_status dec_node(rd *r, onx_bytes s, onx_node *n) {
         if (f.num == 7 && !(n->domain = dupstr(r, f.span))) return oom(r);
         if (f.num == 5 && (st = dec_attr(r, f.span, &n->attrs[ia++]))) return st;
     }
+    n->n_attrs = ia; /* attribute fields of another wire type are skipped */
     return k < 0 ? st : PX_OK;
 }
 

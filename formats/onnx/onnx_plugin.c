@@ -55,7 +55,7 @@ static void file_free(onnx_file *f) {
 }
 
 static int map_file(const char *path, const uint8_t **out, uint64_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         if (fd >= 0) close(fd);
@@ -93,6 +93,28 @@ static px_status external(void *ud, const char *location, const uint8_t **base, 
     if (!full) return host->set_error(PX_ERR_NO_MEMORY, "%s: out of memory", f->path);
     memcpy(full, f->path, dl);
     strcpy(full + dl, location);
+    { /* resolved (symbolic links followed), it must still lie in the model's folder */
+        char *dir = malloc(dl + 2), *rd, *rf;
+        if (!dir) {
+            free(full);
+            return host->set_error(PX_ERR_NO_MEMORY, "%s: out of memory", f->path);
+        }
+        if (dl) memcpy(dir, f->path, dl);
+        strcpy(dir + dl, ".");
+        rd = realpath(dir, NULL);
+        rf = realpath(full, NULL);
+        size_t rl = rd ? strlen(rd) : 0;
+        int inside = rd && rf && strncmp(rf, rd, rl) == 0 && (rf[rl] == '/' || (rl == 1 && rd[0] == '/'));
+        free(dir);
+        free(rd);
+        free(rf);
+        if (!inside) {
+            px_status st = host->set_error(PX_ERR_FORMAT, "%s: external data '%s' is missing or resolves outside the model's folder",
+                                           f->path, location);
+            free(full);
+            return st;
+        }
+    }
     if (f->n_ext == f->cap_ext) {
         int32_t nc = f->cap_ext ? f->cap_ext * 2 : 4;
         ext_map *ne = realloc(f->ext, (size_t)nc * sizeof *ne);
@@ -188,25 +210,36 @@ static px_meta_value value_list(onx_arena *a, const onx_value_info *vi, int32_t 
 }
 
 /* "Op: count" per op type of the main graph, in order of first use. */
+/* "Op: count" per op type of the main graph, in order of first use; one
+ * pass over the nodes against at most 256 distinct types (the rest are
+ * counted as "other ops"). */
+#define HIST_MAX 256
 static px_meta_value op_histogram(onx_arena *a, const onx_graph *g, int *bad) {
     px_meta_value v = {.type = PX_META_ARRAY, .elem_type = PX_META_STRING};
-    px_meta_string *s = onx_alloc(a, (size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *s);
-    if (!s) {
+    px_meta_string *s = onx_alloc(a, (HIST_MAX + 1) * sizeof *s);
+    const onx_node **first = onx_alloc(a, HIST_MAX * sizeof *first);
+    int64_t *cnt = onx_alloc(a, (HIST_MAX + 1) * sizeof *cnt);
+    if (!s || !first || !cnt) {
         *bad = 1;
         return v;
     }
-    uint64_t n = 0;
+    int32_t nd_ = 0;
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const onx_node *nd = &g->nodes[i];
-        int seen = 0;
-        for (int32_t j = 0; j < i && !seen; j++)
-            seen = !strcmp(g->nodes[j].op_type, nd->op_type) && !strcmp(g->nodes[j].domain, nd->domain);
-        if (seen) continue;
-        int cnt = 0;
-        for (int32_t j = i; j < g->n_nodes; j++)
-            cnt += !strcmp(g->nodes[j].op_type, nd->op_type) && !strcmp(g->nodes[j].domain, nd->domain);
+        int32_t j = 0;
+        while (j < nd_ && (strcmp(first[j]->op_type, nd->op_type) || strcmp(first[j]->domain, nd->domain))) j++;
+        if (j == nd_ && nd_ < HIST_MAX) first[nd_++] = nd;
+        cnt[j < nd_ ? j : HIST_MAX]++;
+    }
+    uint64_t n = 0;
+    for (int32_t j = 0; j <= nd_; j++) {
+        if (j == nd_ && !cnt[HIST_MAX]) break;
         char buf[300];
-        snprintf(buf, sizeof buf, "%s%s%.200s: %d", nd->domain, nd->domain[0] ? "." : "", nd->op_type, cnt);
+        if (j < nd_)
+            snprintf(buf, sizeof buf, "%.60s%s%.200s: %lld", first[j]->domain, first[j]->domain[0] ? "." : "", first[j]->op_type,
+                     (long long)cnt[j]);
+        else
+            snprintf(buf, sizeof buf, "other ops: %lld", (long long)cnt[HIST_MAX]);
         char *t = fmt(a, "%s%s", buf, "");
         if (!t) {
             *bad = 1;
