@@ -28,16 +28,14 @@
  * with every row of the item while it is in L1.
  *
  * Batches of more than MQ_INT_MAX_M rows with quantized weights (prompts)
- * take batch_run: matmul_act's float arithmetic, bit for bit, blocked 4x4.
- * Integer sums differ from it in the last bit of some outputs, and with
- * 8-bit activations a last-bit difference upstream can move a later value
- * across a rounding step; on the reference models matmul_act's order keeps
- * the prompt logits within llama.cpp's tolerances, so prompts keep it. */
+ * take the GEMM of k_gemm_q.c (exact integer sums per block as here, the
+ * weights unpacked into interleaved panels once per batch). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_common.h"
+#include "k_gemm_q.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -478,7 +476,7 @@ int cpu_matmul_q_supports(void *dev, const px_node_desc *n) {
 static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
     size_t q = (size_t)(M * (K / 32)) * sizeof(act_block), f = (size_t)(M * K) * sizeof(float);
     if (bt == PX_F16) return f;
-    return M > MQ_INT_MAX_M && f > q ? f : q; /* batches: rounded floats (see batch_run) */
+    return M > MQ_INT_MAX_M ? cpu_gemm_q_act_bytes(M, K) : q;
 }
 
 /* Prepare: the device scratch for the activations, and matmul_act's own
@@ -558,150 +556,6 @@ static void mm_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     }
 }
 
-/* ---- batches with quantized weights: matmul_act's arithmetic, blocked ------------
- * Each output is, exactly as in matmul_act, the sum over k of (dequantized
- * weight) * (activation rounded through Q8_0), in eight partial sums
- * (k mod 8, multiply then add, no fused multiply-add), combined as
- * ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)) — so results are bit-identical to
- * matmul_act. It is faster by dequantizing each weight row once per 64
- * activation rows and computing 4x4 outputs per pass over k. */
-#define MB_NB 16 /* weight rows per item (fits matmul_act's per-thread scratch) */
-
-typedef struct mb_ctx {
-    int64_t M, K, N;
-    const uint8_t *B;
-    const float *bias;
-    float *O;
-    const float *ar; /* [M][K] rounded activations */
-    size_t row_bytes;
-    px_dequantize_row_fn deq;
-    int64_t ntm;
-    const cpu_scratch *scr;
-    int simd;
-} mb_ctx;
-
-static float combine8(const float *s) { return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])); }
-
-static void tile_scalar(const float *const *w, const float *const *a, int64_t K, float out[4][4]) {
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            float s[8] = {0};
-            for (int64_t k = 0; k < K; k += 8)
-                for (int l = 0; l < 8; l++) s[l] += a[i][k + l] * w[j][k + l];
-            out[i][j] = combine8(s);
-        }
-}
-
-#ifdef MQ_X86
-/* No "fma" in the target: a separate multiply and add, as matmul_act does. */
-__attribute__((target("avx2"))) static void tile_avx2(const float *const *w, const float *const *a, int64_t K,
-                                                      float out[4][4]) {
-    __m256 acc[4][4];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) acc[i][j] = _mm256_setzero_ps();
-    for (int64_t k = 0; k < K; k += 8) {
-        __m256 wv[4], av[4];
-        for (int j = 0; j < 4; j++) wv[j] = _mm256_loadu_ps(w[j] + k);
-        for (int i = 0; i < 4; i++) av[i] = _mm256_loadu_ps(a[i] + k);
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) acc[i][j] = _mm256_add_ps(acc[i][j], _mm256_mul_ps(av[i], wv[j]));
-    }
-    float s[8];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            _mm256_storeu_ps(s, acc[i][j]);
-            out[i][j] = combine8(s);
-        }
-}
-#endif
-
-#ifdef MQ_ARM
-/* tile_scalar's arithmetic in NEON lanes: lanes k mod 8 in two 4-lane
- * vectors, a multiply then an add (no fmla; the build keeps the compiler from
- * fusing them: -ffp-contract=off), the same combine8. Two rows of a at a
- * time keep the 16 accumulators and the weights in registers. */
-static void tile_neon(const float *const *w, const float *const *a, int64_t K, float out[4][4]) {
-    for (int i0 = 0; i0 < 4; i0 += 2) {
-        float32x4_t acc[2][4][2];
-        for (int i = 0; i < 2; i++)
-            for (int j = 0; j < 4; j++) acc[i][j][0] = acc[i][j][1] = vdupq_n_f32(0);
-        for (int64_t k = 0; k < K; k += 8) {
-            float32x4_t wv[4][2];
-            for (int j = 0; j < 4; j++) wv[j][0] = vld1q_f32(w[j] + k), wv[j][1] = vld1q_f32(w[j] + k + 4);
-            for (int i = 0; i < 2; i++) {
-                float32x4_t a0 = vld1q_f32(a[i0 + i] + k), a1 = vld1q_f32(a[i0 + i] + k + 4);
-                for (int j = 0; j < 4; j++) {
-                    acc[i][j][0] = vaddq_f32(acc[i][j][0], vmulq_f32(a0, wv[j][0]));
-                    acc[i][j][1] = vaddq_f32(acc[i][j][1], vmulq_f32(a1, wv[j][1]));
-                }
-            }
-        }
-        float s[8];
-        for (int i = 0; i < 2; i++)
-            for (int j = 0; j < 4; j++) {
-                vst1q_f32(s, acc[i][j][0]);
-                vst1q_f32(s + 4, acc[i][j][1]);
-                out[i0 + i][j] = combine8(s);
-            }
-    }
-}
-#endif
-
-static void mb_round_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
-    (void)thread;
-    const mq_ctx *c = vctx;
-    act_block blk[1];
-    for (int64_t m = b; m < e; m++)
-        for (int64_t k = 0; k < c->K; k += 32) {
-            quantize_row(c->A + m * c->K + k, 32, blk);
-            for (int i = 0; i < 32; i++) c->ha[m * c->K + k + i] = blk[0].d * (float)blk[0].q[i];
-        }
-}
-
-static void mb_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
-    const mb_ctx *c = vctx;
-    float *wt = cpu_scratch_thread(c->scr, thread);
-    for (int64_t item = b; item < e; item++) {
-        int64_t tn = item / c->ntm, tm = item - tn * c->ntm;
-        int64_t n0 = tn * MB_NB, nn = c->N - n0 < MB_NB ? c->N - n0 : MB_NB;
-        int64_t m0 = tm * MQ_MT, mm = c->M - m0 < MQ_MT ? c->M - m0 : MQ_MT;
-        for (int64_t j = 0; j < nn; j++) c->deq(c->B + (size_t)(n0 + j) * c->row_bytes, wt + j * c->K, c->K);
-        for (int64_t i0 = 0; i0 < mm; i0 += 4)
-            for (int64_t j0 = 0; j0 < nn; j0 += 4) {
-                const float *ap[4], *wp[4];
-                for (int i = 0; i < 4; i++) ap[i] = c->ar + (m0 + (i0 + i < mm ? i0 + i : i0)) * c->K;
-                for (int j = 0; j < 4; j++) wp[j] = wt + (j0 + j < nn ? j0 + j : j0) * c->K;
-                float out[4][4];
-#ifdef MQ_X86
-                if (c->simd) tile_avx2(wp, ap, c->K, out);
-                else tile_scalar(wp, ap, c->K, out);
-#elif defined(MQ_ARM)
-                if (c->simd) tile_neon(wp, ap, c->K, out);
-                else tile_scalar(wp, ap, c->K, out);
-#else
-                tile_scalar(wp, ap, c->K, out);
-#endif
-                for (int i = 0; i < 4 && i0 + i < mm; i++)
-                    for (int j = 0; j < 4 && j0 + j < nn; j++)
-                        c->O[(m0 + i0 + i) * c->N + n0 + j0 + j] = out[i][j] + (c->bias ? c->bias[n0 + j0 + j] : 0.0f);
-            }
-    }
-}
-
-static px_status batch_run(const px_kernel_args *a, mq_ctx *c) {
-    cpu_scratch s;
-    px_status st = cpu_scratch_begin(a, cpu_matmul_need, &s); /* matmul_act's per-thread rows (op_state) */
-    if (st) return st;
-    a->host->parallel_for(c->M, 1, mb_round_range, c);
-    mb_ctx b = {.M = c->M, .K = c->K, .N = c->N, .B = c->B, .bias = c->bias, .O = c->O, .ar = c->ha,
-                .row_bytes = c->row_bytes, .deq = px_dequantize_row_get(c->bt), .scr = &s, .simd = isa() > ISA_SCALAR};
-    b.ntm = (c->M + MQ_MT - 1) / MQ_MT;
-    int64_t items = ((c->N + MB_NB - 1) / MB_NB) * b.ntm;
-    a->host->parallel_for(items, 1, mb_range, &b);
-    cpu_scratch_end(a, &s);
-    return PX_OK;
-}
-
 px_status cpu_matmul_q_run(const px_kernel_args *a) {
     const px_tensor *A = &a->inputs[0], *B = &a->inputs[1], *O = &a->outputs[0];
     mq_ctx c;
@@ -740,8 +594,19 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     if (st) return st;
     c.qa = scr;
     c.ha = scr;
-    if (c.bt != PX_F16 && c.M > MQ_INT_MAX_M) { /* see batch_run */
-        st = batch_run(a, &c);
+    if (c.bt != PX_F16 && c.M > MQ_INT_MAX_M) { /* batches: k_gemm_q.c */
+        cpu_scratch s;
+        st = cpu_scratch_begin(a, cpu_matmul_need, &s); /* matmul_act's per-thread rows (op_state): the panels */
+        if (!st) {
+            if (s.per_thread >= cpu_gemm_q_panel_bytes(c.K)) {
+                cpu_gemm_q_args g = {.wt = c.bt, .level = level, .M = c.M, .K = c.K, .N = c.N, .A = c.A, .B = c.B,
+                                     .row_bytes = c.row_bytes, .bias = c.bias, .O = c.O, .act = scr, .scr = &s};
+                cpu_gemm_q(a->host, &g);
+            } else {
+                st = a->host->set_error(PX_ERR_INTERNAL, "matmul: panel scratch too small");
+            }
+            cpu_scratch_end(a, &s);
+        }
         cpu_device_scratch_release(a->device);
         return st;
     }

@@ -32,16 +32,21 @@ typedef struct golden_model {
     int exact_greedy;
 } golden_model;
 
-/* Step tolerances: equal to the prompt's, except for the quantized mixes.
- * There Plexus's logits after the prompt agree with llama.cpp's to 2e-6, and
- * Plexus's single-token steps agree with its own batched rows to 1e-6, but
- * llama.cpp's single-token steps differ from Plexus's by up to 0.13 (q8_0)
- * and 0.085 (q4_0) — we take llama.cpp's one-row decode of quantized weights
- * to round differently from its batched decode. The README asks for these
- * files to be compared teacher-forced: every argmax must agree. */
+/* Tolerances for the quantized mixes: llama.cpp quantizes activations to
+ * 8 bits for their Q8_0/Q4_0 matrices, and on this 64-wide model a last-bit
+ * difference in a float sum moves some activation across a rounding step;
+ * the change then spreads through the layers. Any order of the float sums
+ * shows it: llama.cpp's single-token steps differ from Plexus's by up to
+ * 0.15 (q8_0) and 0.14 (q4_0), and Plexus's prompt GEMM (exact integer sums
+ * per block, k_gemm_q.c) differs from llama.cpp's batched prompt by 0.18
+ * (q8_0) and 0.14 (q4_0), while Plexus's one-row products on the prompt
+ * give 0.18 (q8_0) and 2e-6 (q4_0). Against exact F32 math both engines are
+ * off by up to 0.3 (q8_0) and 3.9 (q4_0) (../shared/models/README.md, which
+ * asks for these files to be compared with a tolerance, teacher-forced):
+ * every argmax must agree, and logits within 0.2 / 0.25. */
 static const golden_model models[] = {
     {"stories260K-f32", "stories260K/stories260K-f32.gguf", 1e-4, 1e-4, 1},
-    {"stories260K-q8_0-mix", "stories260K/stories260K-q8_0-mix.gguf", 0.1, 0.2, 0},
+    {"stories260K-q8_0-mix", "stories260K/stories260K-q8_0-mix.gguf", 0.2, 0.2, 0},
     {"stories260K-q4_0-mix", "stories260K/stories260K-q4_0-mix.gguf", 0.25, 0.25, 0},
     {"llama-2-tiny-random", "llama-2-tiny-random/llama-2-tiny-random.gguf", 2e-4, 2e-4, 0},
     {"arch-llama", "arch/arch-llama.gguf", 2e-2, 2e-2, 0},

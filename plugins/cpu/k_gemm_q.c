@@ -1,0 +1,455 @@
+/* CPU plugin — GEMM of F32 activations with block-quantized weights read in
+ * place (MATMUL with trans_b = 1 and more than a few activation rows: the
+ * prompt, batched decoding). k_matmul_q.c takes the one-row products.
+ *
+ * Arithmetic. Every weight type is seen as blocks of BS = 32 (16 for Q2_K,
+ * Q3_K, Q6_K) values w = s * v + m, with v an int8, s a float scale and m a
+ * float offset (0 for the symmetric types): Q4_0 v = q - 8, Q8_0 v = q,
+ * Q4_K v = q with s = d * sc and m = -dmin * mn, and so on. Activations are
+ * quantized as for the one-row products (k_matmul_q.c): 32 values, int8
+ * a = round(x * 127 / amax), scale da = amax / 127 rounded to F16. Then per
+ * output and block, in block order,
+ *     acc = fma((float)(sum of v * a), s * da, acc)
+ *     acc = fma(m, da * (float)(sum of a), acc)         (types with m only)
+ * where the sums are exact integers. Every ISA path computes exactly this,
+ * so results do not depend on the path, the thread count or the batch size
+ * (as long as the batch takes this GEMM).
+ *
+ * Work. The weight rows are cut into panels of NR = 16 rows; each thread
+ * takes a panel, unpacks it once into its scratch as int8 values
+ * interleaved four at a time ([block][k/4][row][4]: one 64-byte vector holds
+ * four consecutive k of all 16 rows) with the per-row scales, then runs
+ * micro-kernels of MR activation rows x 16 weight rows over it:
+ *   avx512-vnni: vpdpbusd of a broadcast group of four activations (as
+ *                unsigned: a + 128, the weights' sum times 128 taken off
+ *                through the starting value) with the 16 rows, 16 lanes;
+ *   avx2:        vpsignb / vpmaddubsw / vpmaddwd on two halves of 8 rows;
+ *   dotprod:     sdot by element (one activation group per lane), 4 rows
+ *                per vector;
+ *   scalar:      plain C, also the reference for the others.
+ * The packing is amortized over the M activation rows; one-row products
+ * stay in k_matmul_q.c, which reads the weights as stored. */
+#include <math.h>
+#include <string.h>
+
+#include "k_gemm_q.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GQ_X86 1
+#define GQ_AVX512 "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define GQ_ARM 1
+#endif
+
+#define NR 16 /* weight rows per panel (one 512-bit vector of int32 lanes) */
+#define MR 8  /* activation rows per micro-kernel call */
+
+/* ---- weight blocks as int8 values, a scale and an offset -------------------------- */
+
+typedef struct gq_type {
+    px_dtype t;
+    int bs;                                   /* values per block (32 or 16) */
+    int has_min;
+    size_t block_bytes;                       /* bytes per block of bs (or per super-block for K types) */
+    int per_super;                            /* blocks of bs per stored block */
+    void (*unpack)(const uint8_t *blk, int sub, int8_t *v, float *s, float *m);
+} gq_type;
+
+static inline float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return px_f16_to_f32(h);
+}
+
+static void un_q4_0(const uint8_t *b, int sub, int8_t *v, float *s, float *m) {
+    (void)sub;
+    for (int j = 0; j < 16; j++) {
+        v[j] = (int8_t)((b[2 + j] & 15) - 8);
+        v[j + 16] = (int8_t)((b[2 + j] >> 4) - 8);
+    }
+    *s = f16(b);
+    *m = 0;
+}
+
+static void un_q4_1(const uint8_t *b, int sub, int8_t *v, float *s, float *m) {
+    (void)sub;
+    for (int j = 0; j < 16; j++) {
+        v[j] = (int8_t)(b[4 + j] & 15);
+        v[j + 16] = (int8_t)(b[4 + j] >> 4);
+    }
+    *s = f16(b);
+    *m = f16(b + 2);
+}
+
+static void un_q5(const uint8_t *qs, uint32_t qh, int off, int8_t *v) {
+    for (int j = 0; j < 16; j++) {
+        v[j] = (int8_t)(((qs[j] & 15) | (((qh >> j) & 1) << 4)) - off);
+        v[j + 16] = (int8_t)(((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - off);
+    }
+}
+
+static void un_q5_0(const uint8_t *b, int sub, int8_t *v, float *s, float *m) {
+    (void)sub;
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    un_q5(b + 6, qh, 16, v);
+    *s = f16(b);
+    *m = 0;
+}
+
+static void un_q5_1(const uint8_t *b, int sub, int8_t *v, float *s, float *m) {
+    (void)sub;
+    uint32_t qh;
+    memcpy(&qh, b + 4, 4);
+    un_q5(b + 8, qh, 0, v);
+    *s = f16(b);
+    *m = f16(b + 2);
+}
+
+static void un_q8_0(const uint8_t *b, int sub, int8_t *v, float *s, float *m) {
+    (void)sub;
+    memcpy(v, b + 2, 32);
+    *s = f16(b);
+    *m = 0;
+}
+
+static void un_iq4_nl(const uint8_t *b, int sub, int8_t *v, float *s, float *m) {
+    (void)sub;
+    for (int j = 0; j < 16; j++) {
+        v[j] = px_iq4nl_values[b[2 + j] & 15];
+        v[j + 16] = px_iq4nl_values[b[2 + j] >> 4];
+    }
+    *s = f16(b);
+    *m = 0;
+}
+
+/* Q4_K / Q5_K: sub-block j (0..7) of 32 is nibble (j & 1) of qs[32 * (j / 2) + l]. */
+static void un_q4_k(const uint8_t *b, int j, int8_t *v, float *s, float *m) {
+    const uint8_t *q = b + 16 + 32 * (j / 2);
+    int sh = 4 * (j & 1);
+    for (int l = 0; l < 32; l++) v[l] = (int8_t)((q[l] >> sh) & 15);
+    uint8_t sc, mn;
+    px_kquant_scale_min(b + 4, j, &sc, &mn);
+    *s = f16(b) * (float)sc;
+    *m = -(f16(b + 2) * (float)mn);
+}
+
+static void un_q5_k(const uint8_t *b, int j, int8_t *v, float *s, float *m) {
+    const uint8_t *qh = b + 16, *q = b + 48 + 32 * (j / 2);
+    int sh = 4 * (j & 1);
+    for (int l = 0; l < 32; l++) v[l] = (int8_t)(((q[l] >> sh) & 15) | (((qh[l] >> j) & 1) << 4));
+    uint8_t sc, mn;
+    px_kquant_scale_min(b + 4, j, &sc, &mn);
+    *s = f16(b) * (float)sc;
+    *m = -(f16(b + 2) * (float)mn);
+}
+
+/* Q2_K / Q3_K / Q6_K: sub-block g (0..15) of 16; half h = g / 8 of 128
+ * values, and within it the 2-bit plane (g % 8) / 2 of 32 bytes, 16 of them. */
+static void un_q2_k(const uint8_t *b, int g, int8_t *v, float *s, float *m) {
+    int h = g / 8, sh = 2 * ((g % 8) / 2), half = g % 2;
+    const uint8_t *q = b + 16 + 32 * h + 16 * half;
+    for (int l = 0; l < 16; l++) v[l] = (int8_t)((q[l] >> sh) & 3);
+    *s = f16(b + 80) * (float)(b[g] & 15);
+    *m = -(f16(b + 82) * (float)(b[g] >> 4));
+}
+
+static void un_q3_k(const uint8_t *b, int g, int8_t *v, float *s, float *m) {
+    int h = g / 8, p = (g % 8) / 2, half = g % 2, bit = 4 * h + p;
+    const uint8_t *q = b + 32 + 32 * h + 16 * half, *hm = b + 16 * half;
+    for (int l = 0; l < 16; l++) v[l] = (int8_t)(((q[l] >> (2 * p)) & 3) - (((hm[l] >> bit) & 1) ? 0 : 4));
+    *s = f16(b + 108) * (float)px_q3k_scale(b + 96, g);
+    *m = 0;
+}
+
+/* Q6_K: value e of a half is ql nibble + 2 bits of qh; sub-block g covers
+ * plane p = (g % 8) / 2 (ql[l] low, ql[l + 32] low, ql[l] high, ql[l + 32] high). */
+static void un_q6_k(const uint8_t *b, int g, int8_t *v, float *s, float *m) {
+    int h = g / 8, p = (g % 8) / 2, l0 = 16 * (g % 2);
+    const uint8_t *ql = b + 64 * h + 32 * (p & 1), *qh = b + 128 + 32 * h;
+    int nsh = 4 * (p >> 1), hsh = 2 * p;
+    for (int l = l0; l < l0 + 16; l++) v[l - l0] = (int8_t)((((ql[l] >> nsh) & 15) | (((qh[l] >> hsh) & 3) << 4)) - 32);
+    *s = f16(b + 208) * (float)(int8_t)b[192 + g];
+    *m = 0;
+}
+
+static const gq_type gq_types[] = {
+    {PX_Q4_0, 32, 0, 18, 1, un_q4_0},   {PX_Q4_1, 32, 1, 20, 1, un_q4_1},   {PX_Q5_0, 32, 0, 22, 1, un_q5_0},
+    {PX_Q5_1, 32, 1, 24, 1, un_q5_1},   {PX_Q8_0, 32, 0, 34, 1, un_q8_0},   {PX_IQ4_NL, 32, 0, 18, 1, un_iq4_nl},
+    {PX_Q4_K, 32, 1, 144, 8, un_q4_k},  {PX_Q5_K, 32, 1, 176, 8, un_q5_k},  {PX_Q2_K, 16, 1, 84, 16, un_q2_k},
+    {PX_Q3_K, 16, 0, 110, 16, un_q3_k}, {PX_Q6_K, 16, 0, 210, 16, un_q6_k},
+};
+
+static const gq_type *type_of(px_dtype t) {
+    for (size_t i = 0; i < sizeof gq_types / sizeof gq_types[0]; i++)
+        if (gq_types[i].t == t) return &gq_types[i];
+    return NULL;
+}
+
+int cpu_gemm_q_has(px_dtype t) { return type_of(t) != NULL; }
+
+/* A packed block: int8 values [bs / 4][NR][4], then int32 corr[NR] (-128
+ * times each row's sum of values: the vnni path's unsigned activations), then
+ * float s[NR], float m[NR]. */
+static size_t rec_bytes(int bs) { return (size_t)bs * NR + 3 * 64; }
+
+size_t cpu_gemm_q_panel_bytes(int64_t K) { return (size_t)(K / 16) * rec_bytes(16) + 64; }
+
+/* ---- activations ---------------------------------------------------------------------
+ * Row-major int8 values [M][K] (vnni: stored as a + 128), then the scales
+ * da[M][K / 32], then the sums of each 16 values as[M][K / 16]. */
+typedef struct gq_act {
+    uint8_t *q;
+    float *da;
+    int32_t *as;
+} gq_act;
+
+size_t cpu_gemm_q_act_bytes(int64_t M, int64_t K) {
+    return (size_t)(M * K) + (size_t)(M * (K / 32)) * sizeof(float) + (size_t)(M * (K / 16)) * sizeof(int32_t) + 128;
+}
+
+static gq_act act_layout(void *base, int64_t M, int64_t K) {
+    gq_act a;
+    a.q = base;
+    a.da = (float *)(void *)(a.q + ((size_t)(M * K) + 63) / 64 * 64);
+    a.as = (int32_t *)(void *)(a.da + M * (K / 32));
+    return a;
+}
+
+/* As k_matmul_q.c's quantize_row: scale amax / 127 (stored as F16), values
+ * x * (127 / amax) rounded to nearest, ties to even. */
+static void quant_scalar(const float *x, int64_t K, uint8_t *q, float *da, int32_t *as, int flip) {
+    for (int64_t b = 0; b < K / 32; b++) {
+        const float *v = x + b * 32;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) {
+            float a = v[i] < 0 ? -v[i] : v[i];
+            amax = a > amax ? a : amax;
+        }
+        float id = amax != 0 ? 127.0f / amax : 0.0f;
+        int32_t s[2] = {0, 0};
+        for (int i = 0; i < 32; i++) {
+            int qi = (int)nearbyintf(v[i] * id);
+            q[b * 32 + i] = (uint8_t)(qi ^ (flip ? 0x80 : 0));
+            s[i / 16] += qi;
+        }
+        da[b] = px_f16_to_f32(px_f32_to_f16(amax / 127.0f));
+        as[2 * b] = s[0];
+        as[2 * b + 1] = s[1];
+    }
+}
+
+#ifdef GQ_X86
+/* The same in 512-bit lanes: max is exact in any order, vcvtps2dq rounds to
+ * nearest even (the default MXCSR mode, as nearbyintf). */
+__attribute__((target(GQ_AVX512))) static void quant_avx512(const float *x, int64_t K, uint8_t *q, float *da,
+                                                             int32_t *as, int flip) {
+    for (int64_t b = 0; b < K / 32; b++) {
+        __m512 v0 = _mm512_loadu_ps(x + 32 * b), v1 = _mm512_loadu_ps(x + 32 * b + 16);
+        __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_setzero_ps());
+        m = _mm512_max_ps(_mm512_abs_ps(v1), m);
+        float amax = _mm512_reduce_max_ps(m);
+        __m512 id = _mm512_set1_ps(amax != 0 ? 127.0f / amax : 0.0f);
+        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
+        as[2 * b] = _mm512_reduce_add_epi32(q0);
+        as[2 * b + 1] = _mm512_reduce_add_epi32(q1);
+        __m256i q8 = _mm256_set_m128i(_mm512_cvtepi32_epi8(q1), _mm512_cvtepi32_epi8(q0));
+        if (flip) q8 = _mm256_xor_si256(q8, _mm256_set1_epi8((char)0x80));
+        _mm256_storeu_si256((__m256i *)(q + 32 * b), q8);
+        da[b] = px_f16_to_f32(px_f32_to_f16(amax / 127.0f));
+    }
+}
+#endif
+
+typedef struct gq_ctx {
+    const cpu_gemm_q_args *g;
+    const gq_type *ty;
+    gq_act act;
+    int64_t nb;   /* blocks of bs per row */
+    size_t rec;   /* bytes per packed block */
+    int flip;     /* activations stored as a + 128 (vnni) */
+} gq_ctx;
+
+static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const gq_ctx *c = vctx;
+    int64_t K = c->g->K;
+    for (int64_t m = b; m < e; m++) {
+        uint8_t *q = c->act.q + m * K;
+        float *da = c->act.da + m * (K / 32);
+        int32_t *as = c->act.as + m * (K / 16);
+#ifdef GQ_X86
+        if (c->g->level >= 2) {
+            quant_avx512(c->g->A + m * K, K, q, da, as, c->flip);
+            continue;
+        }
+#endif
+        quant_scalar(c->g->A + m * K, K, q, da, as, c->flip);
+    }
+}
+
+/* ---- packing a panel ---------------------------------------------------------------- */
+
+static void pack_panel(const gq_ctx *c, int64_t n0, uint8_t *panel) {
+    const cpu_gemm_q_args *g = c->g;
+    const gq_type *ty = c->ty;
+    int bs = ty->bs, ng = bs / 4;
+    const uint8_t *rows[NR];
+    for (int r = 0; r < NR; r++) rows[r] = g->B + (size_t)(n0 + r < g->N ? n0 + r : n0) * g->row_bytes;
+    for (int64_t blk = 0; blk < c->nb; blk++) {
+        uint8_t *rec = panel + (size_t)blk * c->rec;
+        int32_t *corr = (int32_t *)(void *)(rec + (size_t)bs * NR);
+        float *s = (float *)(corr + NR), *m = s + NR;
+        int64_t stored = blk / ty->per_super;
+        int sub = (int)(blk - stored * ty->per_super);
+        for (int r = 0; r < NR; r++) {
+            int8_t v[32];
+            ty->unpack(rows[r] + (size_t)stored * ty->block_bytes, sub, v, &s[r], &m[r]);
+            int32_t sum = 0;
+            for (int i = 0; i < bs; i++) sum += v[i];
+            corr[r] = -128 * sum;
+            for (int q = 0; q < ng; q++) memcpy(rec + ((size_t)q * NR + r) * 4, v + 4 * q, 4);
+        }
+    }
+}
+
+/* ---- micro-kernels: MR activation rows (from m0; rows past M repeat m0) x the panel's 16 rows */
+
+static void store_rows(const gq_ctx *c, int64_t m0, int mr, int64_t n0, float acc[MR][NR]) {
+    const cpu_gemm_q_args *g = c->g;
+    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
+    for (int i = 0; i < mr; i++)
+        for (int r = 0; r < nr; r++) g->O[(m0 + i) * g->N + n0 + r] = acc[i][r] + (g->bias ? g->bias[n0 + r] : 0.0f);
+}
+
+static void kern_scalar(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0) {
+    const int64_t K = c->g->K;
+    const int bs = c->ty->bs, ng = bs / 4;
+    float acc[MR][NR];
+    memset(acc, 0, sizeof acc);
+    for (int i = 0; i < mr; i++) {
+        const int8_t *a = (const int8_t *)c->act.q + (m0 + i) * K;
+        const float *da = c->act.da + (m0 + i) * (K / 32);
+        const int32_t *as = c->act.as + (m0 + i) * (K / 16);
+        for (int64_t blk = 0; blk < c->nb; blk++) {
+            const uint8_t *rec = panel + (size_t)blk * c->rec;
+            const float *s = (const float *)(const void *)(rec + (size_t)bs * NR + 64), *m = s + NR;
+            const int8_t *ab = a + blk * bs;
+            float d = da[blk * bs / 32];
+            int32_t asum = bs == 32 ? as[2 * blk] + as[2 * blk + 1] : as[blk];
+            for (int r = 0; r < NR; r++) {
+                int32_t isum = 0;
+                for (int q = 0; q < ng; q++) {
+                    const int8_t *w = (const int8_t *)rec + ((size_t)q * NR + r) * 4;
+                    isum += w[0] * ab[4 * q] + w[1] * ab[4 * q + 1] + w[2] * ab[4 * q + 2] + w[3] * ab[4 * q + 3];
+                }
+                acc[i][r] = fmaf((float)isum, s[r] * d, acc[i][r]);
+                if (c->ty->has_min) acc[i][r] = fmaf(m[r], d * (float)asum, acc[i][r]);
+            }
+        }
+    }
+    store_rows(c, m0, mr, n0, acc);
+}
+
+#ifdef GQ_X86
+__attribute__((target(GQ_AVX512), always_inline)) static inline void
+kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0, const int bs, const int has_min) {
+    const int64_t K = c->g->K;
+    const uint8_t *a[MR];
+    const float *da[MR];
+    const int32_t *as[MR];
+    for (int i = 0; i < MR; i++) {
+        int64_t row = m0 + (i < mr ? i : 0);
+        a[i] = c->act.q + row * K;
+        da[i] = c->act.da + row * (K / 32);
+        as[i] = c->act.as + row * (K / 16);
+    }
+    __m512 acc[MR];
+    for (int i = 0; i < MR; i++) acc[i] = _mm512_setzero_ps();
+    const size_t rec = c->rec;
+    for (int64_t blk = 0; blk < c->nb; blk++) {
+        const uint8_t *p = panel + (size_t)blk * rec;
+        const __m512i corr = _mm512_load_si512((const void *)(p + bs * NR));
+        __m512i isum[MR];
+        for (int i = 0; i < MR; i++) isum[i] = corr;
+        for (int q = 0; q < bs / 4; q++) {
+            __m512i w = _mm512_load_si512((const void *)(p + q * 64));
+            for (int i = 0; i < MR; i++) {
+                int32_t g4;
+                memcpy(&g4, a[i] + blk * bs + 4 * q, 4);
+                isum[i] = _mm512_dpbusd_epi32(isum[i], _mm512_set1_epi32(g4), w);
+            }
+        }
+        const __m512 s = _mm512_load_ps((const void *)(p + bs * NR + 64));
+        for (int i = 0; i < MR; i++) {
+            float d = da[i][blk * bs / 32];
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(d)), acc[i]);
+        }
+        if (has_min) {
+            const __m512 m = _mm512_load_ps((const void *)(p + bs * NR + 128));
+            for (int i = 0; i < MR; i++) {
+                int32_t asum = bs == 32 ? as[i][2 * blk] + as[i][2 * blk + 1] : as[i][blk];
+                acc[i] = _mm512_fmadd_ps(m, _mm512_set1_ps(da[i][blk * bs / 32] * (float)asum), acc[i]);
+            }
+        }
+    }
+    const cpu_gemm_q_args *g = c->g;
+    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
+    __mmask16 mask = (__mmask16)((1u << nr) - 1);
+    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) {
+        __m512 o = g->bias ? _mm512_add_ps(acc[i], bias) : acc[i];
+        _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, o);
+    }
+}
+
+__attribute__((target(GQ_AVX512))) static void kern_vnni(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr,
+                                                          int64_t n0) {
+    if (c->ty->bs == 32) {
+        if (c->ty->has_min) kern_vnni_t(c, panel, m0, mr, n0, 32, 1);
+        else kern_vnni_t(c, panel, m0, mr, n0, 32, 0);
+    } else {
+        if (c->ty->has_min) kern_vnni_t(c, panel, m0, mr, n0, 16, 1);
+        else kern_vnni_t(c, panel, m0, mr, n0, 16, 0);
+    }
+}
+#endif
+
+static void panel_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    const gq_ctx *c = vctx;
+    const cpu_gemm_q_args *g = c->g;
+    uint8_t *panel = cpu_scratch_thread(g->scr, thread);
+    panel = (uint8_t *)(((uintptr_t)panel + 63) & ~(uintptr_t)63);
+    for (int64_t item = b; item < e; item++) {
+        int64_t n0 = item * NR;
+        pack_panel(c, n0, panel);
+        for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
+            int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
+#ifdef GQ_X86
+            if (g->level >= 2) {
+                kern_vnni(c, panel, m0, mr, n0);
+                continue;
+            }
+#endif
+            kern_scalar(c, panel, m0, mr, n0);
+        }
+    }
+}
+
+void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
+    gq_ctx c;
+    c.g = g;
+    c.ty = type_of(g->wt);
+    c.act = act_layout(g->act, g->M, g->K);
+    c.nb = g->K / c.ty->bs;
+    c.rec = rec_bytes(c.ty->bs);
+#ifdef GQ_X86
+    c.flip = g->level >= 2;
+#else
+    c.flip = 0;
+#endif
+    h->parallel_for(g->M, 1, quant_range, &c);
+    h->parallel_for((g->N + NR - 1) / NR, 1, panel_range, &c);
+}

@@ -1,0 +1,31 @@
+/* CPU plugin — GEMM of F32 activations (many rows: prompts, batches) with
+ * block-quantized weights read in place. See k_gemm_q.c. */
+#ifndef PX_CPU_K_GEMM_Q_H
+#define PX_CPU_K_GEMM_Q_H
+
+#include "cpu_common.h"
+
+/* 1 when weights of type t have a GEMM path (their rows are a multiple of
+ * the type's block). */
+int cpu_gemm_q_has(px_dtype t);
+/* Shared scratch for M activation rows of K (the quantized activations). */
+size_t cpu_gemm_q_act_bytes(int64_t M, int64_t K);
+/* Per-thread scratch: one packed panel of weight rows of K. */
+size_t cpu_gemm_q_panel_bytes(int64_t K);
+
+typedef struct cpu_gemm_q_args {
+    px_dtype wt;
+    int level;              /* the ISA level of k_matmul_q.c: 2 avx512-vnni / dotprod, 1 avx2 / neon, 0 scalar */
+    int64_t M, K, N;
+    const float *A;         /* [M][K] */
+    const uint8_t *B;       /* [N] rows of K, as stored */
+    size_t row_bytes;
+    const float *bias;      /* [N] or NULL */
+    float *O;               /* [M][N] */
+    void *act;              /* cpu_gemm_q_act_bytes(M, K) bytes, 64-aligned */
+    const cpu_scratch *scr; /* per-thread: cpu_gemm_q_panel_bytes(K) */
+} cpu_gemm_q_args;
+
+void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g);
+
+#endif
