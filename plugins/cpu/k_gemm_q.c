@@ -315,6 +315,130 @@ static void pack_panel(const gq_ctx *c, int64_t n0, uint8_t *panel) {
     }
 }
 
+#ifdef GQ_X86
+/* The same packing with the common types unpacked in SIMD registers and the
+ * int8 values transposed four at a time in registers (16 rows x BS bytes ->
+ * BS/4 vectors of 16 rows); the rest unpack through the scalar functions. */
+__attribute__((target(GQ_AVX512))) static void unpack_avx512(const gq_type *ty, const uint8_t *b, int sub,
+                                                              int8_t *v, float *s, float *m) {
+    uint16_t h;
+    switch (ty->t) {
+    case PX_Q4_0:
+    case PX_Q5_0: {
+        int q5 = ty->t == PX_Q5_0;
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + (q5 ? 6 : 2)));
+        __m256i x = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(15)),
+                                     _mm_and_si128(q, _mm_set1_epi8(15)));
+        if (q5) {
+            uint32_t qh;
+            memcpy(&qh, b + 2, 4);
+            x = _mm256_or_si256(x, _mm256_maskz_mov_epi8(qh, _mm256_set1_epi8(16)));
+        }
+        _mm256_storeu_si256((__m256i *)v, _mm256_sub_epi8(x, _mm256_set1_epi8(q5 ? 16 : 8)));
+        memcpy(&h, b, 2);
+        *s = _cvtsh_ss(h);
+        *m = 0;
+        return;
+    }
+    case PX_Q8_0:
+        memcpy(v, b + 2, 32);
+        memcpy(&h, b, 2);
+        *s = _cvtsh_ss(h);
+        *m = 0;
+        return;
+    case PX_Q4_K: {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * (sub / 2)));
+        if (sub & 1) q = _mm256_srli_epi16(q, 4);
+        _mm256_storeu_si256((__m256i *)v, _mm256_and_si256(q, _mm256_set1_epi8(15)));
+        uint8_t sc, mn;
+        px_kquant_scale_min(b + 4, sub, &sc, &mn);
+        uint16_t hm;
+        memcpy(&h, b, 2);
+        memcpy(&hm, b + 2, 2);
+        *s = _cvtsh_ss(h) * (float)sc;
+        *m = -(_cvtsh_ss(hm) * (float)mn);
+        return;
+    }
+    case PX_Q6_K: {
+        int hf = sub / 8, p = (sub % 8) / 2, l0 = 16 * (sub % 2);
+        __m128i ql = _mm_loadu_si128((const __m128i *)(b + 64 * hf + 32 * (p & 1) + l0));
+        __m128i qh = _mm_loadu_si128((const __m128i *)(b + 128 + 32 * hf + l0));
+        ql = _mm_and_si128(_mm_srl_epi16(ql, _mm_cvtsi32_si128(4 * (p >> 1))), _mm_set1_epi8(15));
+        qh = _mm_and_si128(_mm_srl_epi16(qh, _mm_cvtsi32_si128(2 * p)), _mm_set1_epi8(3));
+        _mm_storeu_si128((__m128i *)v, _mm_sub_epi8(_mm_or_si128(ql, _mm_slli_epi16(qh, 4)), _mm_set1_epi8(32)));
+        memcpy(&h, b + 208, 2);
+        *s = _cvtsh_ss(h) * (float)(int8_t)b[192 + sub];
+        *m = 0;
+        return;
+    }
+    default: ty->unpack(b, sub, v, s, m); return;
+    }
+}
+
+__attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c, int64_t n0, uint8_t *panel) {
+    const cpu_gemm_q_args *g = c->g;
+    const gq_type *ty = c->ty;
+    const int bs = ty->bs;
+    const uint8_t *rows[NR];
+    for (int r = 0; r < NR; r++) rows[r] = g->B + (size_t)(n0 + r < g->N ? n0 + r : n0) * g->row_bytes;
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    __attribute__((aligned(64))) int8_t v[NR][32];
+    for (int64_t blk = 0; blk < c->nb; blk++) {
+        uint8_t *rec = panel + (size_t)blk * c->rec;
+        float *s = (float *)(void *)(rec + (size_t)bs * NR + 64), *m = s + NR;
+        int64_t stored = blk / ty->per_super;
+        int sub = (int)(blk - stored * ty->per_super);
+        for (int r = 0; r < NR; r++) unpack_avx512(ty, rows[r] + (size_t)stored * ty->block_bytes, sub, v[r], &s[r], &m[r]);
+        __m512i o[8], sum = _mm512_setzero_si512();
+        if (bs == 32) {
+            /* z[k] = rows k and k + 8; 8x8 dword transposes in both halves */
+            __m512i z[8], t[8], u[8];
+            for (int k = 0; k < 8; k++)
+                z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256((const __m256i *)v[k])),
+                                          _mm256_load_si256((const __m256i *)v[k + 8]), 1);
+            for (int k = 0; k < 8; k += 2) {
+                t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
+                t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+            }
+            for (int k = 0; k < 8; k += 4) {
+                u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);
+                u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
+                u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);
+                u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
+            }
+            /* u[j] (rows 0-3, 8-11) and u[j + 4] (rows 4-7, 12-15) hold k groups j and j + 4 */
+            for (int j = 0; j < 4; j++) {
+                o[j] = _mm512_permutex2var_epi64(u[j], lo, u[j + 4]);
+                o[j + 4] = _mm512_permutex2var_epi64(u[j], hi, u[j + 4]);
+            }
+        } else {
+            /* z[k] = rows k, k + 4, k + 8, k + 12: 4x4 dword transposes per 128-bit lane */
+            __m512i z[4], t[4];
+            for (int k = 0; k < 4; k++)
+                z[k] = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_set_m128i(_mm_load_si128((const __m128i *)v[k + 4]),
+                                                            _mm_load_si128((const __m128i *)v[k]))),
+                    _mm256_set_m128i(_mm_load_si128((const __m128i *)v[k + 12]), _mm_load_si128((const __m128i *)v[k + 8])),
+                    1);
+            t[0] = _mm512_unpacklo_epi32(z[0], z[1]);
+            t[1] = _mm512_unpackhi_epi32(z[0], z[1]);
+            t[2] = _mm512_unpacklo_epi32(z[2], z[3]);
+            t[3] = _mm512_unpackhi_epi32(z[2], z[3]);
+            o[0] = _mm512_unpacklo_epi64(t[0], t[2]);
+            o[1] = _mm512_unpackhi_epi64(t[0], t[2]);
+            o[2] = _mm512_unpacklo_epi64(t[1], t[3]);
+            o[3] = _mm512_unpackhi_epi64(t[1], t[3]);
+        }
+        for (int q = 0; q < bs / 4; q++) {
+            _mm512_store_si512((void *)(rec + 64 * q), o[q]);
+            sum = _mm512_dpbusd_epi32(sum, ones, o[q]);
+        }
+        _mm512_store_si512((void *)(rec + (size_t)bs * NR), _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
+    }
+}
+#endif
+
 /* ---- micro-kernels: MR activation rows (from m0; rows past M repeat m0) x the panel's 16 rows */
 
 static void store_rows(const gq_ctx *c, int64_t m0, int mr, int64_t n0, float acc[MR][NR]) {
@@ -424,7 +548,12 @@ static void panel_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     panel = (uint8_t *)(((uintptr_t)panel + 63) & ~(uintptr_t)63);
     for (int64_t item = b; item < e; item++) {
         int64_t n0 = item * NR;
+#ifdef GQ_X86
+        if (g->level >= 2) pack_panel_avx512(c, n0, panel);
+        else pack_panel(c, n0, panel);
+#else
         pack_panel(c, n0, panel);
+#endif
         for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
             int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
 #ifdef GQ_X86

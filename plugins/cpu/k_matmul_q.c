@@ -465,9 +465,9 @@ int cpu_matmul_q_supports(void *dev, const px_node_desc *n) {
     px_dtype bt = B->dtype;
     if (A->dtype != PX_F32 || n->outputs[0].dtype != PX_F32) return 0;
     if (cpu_attr_i(n, "trans_b", 0) == 0 || B->rank != 2 || A->rank < 2) return 0;
-    if (bt != PX_Q8_0 && bt != PX_Q4_0 && bt != PX_F16) return 0;
+    if (bt != PX_F16 && !cpu_gemm_q_has(bt)) return 0;
     int64_t K = A->ne[A->rank - 1];
-    if (B->ne[1] != K || (bt != PX_F16 && K % 32)) return 0;
+    if (B->ne[1] != K || (bt != PX_F16 && K % px_dtype_get_traits(bt)->block_size)) return 0;
     if (cpu_in(n, 2) && (cpu_in_dt(n, 2) != PX_F32 || n->inputs[2].rank != 1)) return 0;
     return 1;
 }
@@ -589,6 +589,8 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     c.dq = c.bt == PX_Q8_0 ? dot_q8_scalar : dot_q4_scalar;
     c.dh = dot_f16_scalar;
 #endif
+    if (c.M <= MQ_INT_MAX_M && c.bt != PX_F16 && c.bt != PX_Q8_0 && c.bt != PX_Q4_0)
+        return cpu_matmul_act_run(a); /* no one-row product of this type here yet */
     void *scr = NULL;
     px_status st = cpu_device_scratch_acquire(a->device, act_bytes(c.bt, c.M, c.K), &scr);
     if (st) return st;
