@@ -224,6 +224,12 @@ CPU_KERNEL_DECL(norm);
 CPU_KERNEL_DECL(rope);
 CPU_KERNEL_DECL(swiglu);
 CPU_KERNEL_DECL(attention); /* k_attention.c */
+CPU_KERNEL_DECL(attention_f32); /* k_attention_f32.c */
+px_status cpu_attention_cache_update(const px_kernel_args *a, int64_t *nk);
+int64_t cpu_attention_heads_per_item(int64_t T, int64_t Hkv, int64_t G, int32_t threads);
+/* The SIMD level k_matmul_q.c picked (PLEXUS_CPU_ISA caps it): 2 avx512-vnni
+ * (x86) / dotprod (arm), 1 avx2 / neon, 0 scalar. */
+int cpu_isa_level(void);
 CPU_KERNEL_DECL(gather);    /* k_shape.c */
 CPU_KERNEL_DECL(concat);
 CPU_KERNEL_DECL(slice);

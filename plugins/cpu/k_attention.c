@@ -43,7 +43,7 @@ int cpu_attention_supports(void *dev, const px_node_desc *n) {
 
 /* Query heads per work item: split a kv head's group when there are too
  * few (token, kv head) pairs to keep the threads busy. */
-static int64_t heads_per_item(int64_t T, int64_t Hkv, int64_t G, int32_t threads) {
+int64_t cpu_attention_heads_per_item(int64_t T, int64_t Hkv, int64_t G, int32_t threads) {
     int64_t pairs = T * Hkv;
     if (pairs <= 0 || pairs >= 2 * (int64_t)threads) return G;
     int64_t splits = (2 * (int64_t)threads + pairs - 1) / pairs;
@@ -179,20 +179,59 @@ static void cache_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
         }
 }
 
+/* Checks the shapes and positions, writes k and v into the caches (if any)
+ * and gives the number of keys the queries may see. */
+px_status cpu_attention_cache_update(const px_kernel_args *a, int64_t *nk) {
+    const px_host_api *h = a->host;
+    const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2], *O = &a->outputs[0];
+    int64_t T = Q->ne[0], Hq = Q->ne[1], D = Q->ne[2], Hkv = K->ne[1], Dv = V->ne[2];
+    if (Hkv <= 0 || Hq % Hkv || K->ne[2] != D || V->ne[0] != K->ne[0] || V->ne[1] != Hkv || O->ne[0] != T ||
+        O->ne[1] != Hq || O->ne[2] != Dv)
+        return h->set_error(PX_ERR_SHAPE, "attention: shapes of q, k, v and out do not agree");
+    const int32_t *pos = cpu_arg_in(a, 5) ? a->inputs[5].data : NULL;
+    if (pos && cpu_numel(&a->inputs[5]) != T) return h->set_error(PX_ERR_SHAPE, "attention: positions must be [T]");
+    if (!(cpu_arg_in(a, 3) && cpu_arg_in(a, 4))) {
+        *nk = K->ne[0];
+        return PX_OK;
+    }
+    const px_tensor *KC = &a->inputs[3], *VC = &a->inputs[4];
+    int64_t C = KC->ne[0];
+    if (!pos) return h->set_error(PX_ERR_INVALID_ARG, "attention: a cache needs positions");
+    if (K->ne[0] != T || VC->ne[0] != C || KC->ne[1] != Hkv || KC->ne[2] != D || VC->ne[1] != Hkv || VC->ne[2] != Dv)
+        return h->set_error(PX_ERR_SHAPE, "attention: cache shapes do not agree with k and v");
+    int increasing = 1;
+    *nk = 0;
+    for (int64_t i = 0; i < T; i++) {
+        int64_t p = pos[i];
+        if (p < 0 || p >= C)
+            return h->set_error(PX_ERR_RANGE, "attention: position %lld (token %lld) outside the cache of %lld rows",
+                                (long long)p, (long long)i, (long long)C);
+        if (p + 1 > *nk) *nk = p + 1;
+        if (i > 0 && p <= pos[i - 1]) increasing = 0;
+    }
+    if (px_dtype_row_size(KC->dtype, Hkv * D) < 0 || px_dtype_row_size(VC->dtype, Hkv * Dv) < 0)
+        return h->set_error(PX_ERR_SHAPE, "attention: cache rows do not fill whole blocks");
+    cache_ctx cc = {{K, V}, {KC, VC}, pos};
+    if (Hkv * (D + Dv) > 0) {
+        if (increasing) h->parallel_for(T, cpu_grain(Hkv * (D + Dv), 1 << 14), cache_range, &cc);
+        else cache_range(&cc, 0, T, 0); /* repeated positions: the last token wins */
+    }
+    return PX_OK;
+}
+
 px_status cpu_attention_run(const px_kernel_args *a) {
     const px_host_api *h = a->host;
     const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2], *O = &a->outputs[0];
     const px_node_desc *nd = a->node;
     att_ctx c;
     memset(&c, 0, sizeof c);
+    px_status st = cpu_attention_cache_update(a, &c.nk);
+    if (st) return st;
     c.T = Q->ne[0];
     c.Hq = Q->ne[1];
     c.D = Q->ne[2];
     c.Hkv = K->ne[1];
     c.Dv = V->ne[2];
-    if (c.Hkv <= 0 || c.Hq % c.Hkv || K->ne[2] != c.D || V->ne[0] != K->ne[0] || V->ne[1] != c.Hkv ||
-        O->ne[0] != c.T || O->ne[1] != c.Hq || O->ne[2] != c.Dv)
-        return h->set_error(PX_ERR_SHAPE, "attention: shapes of q, k, v and out do not agree");
     c.G = c.Hq / c.Hkv;
     c.causal = px_attr_int(nd->attrs, nd->n_attrs, "causal", 1) != 0;
     c.window = px_attr_int(nd->attrs, nd->n_attrs, "window", 0);
@@ -203,43 +242,12 @@ px_status cpu_attention_run(const px_kernel_args *a) {
     c.q = Q->data;
     c.o = O->data;
     c.pos = cpu_arg_in(a, 5) ? a->inputs[5].data : NULL;
-    if (c.pos && cpu_numel(&a->inputs[5]) != c.T) return h->set_error(PX_ERR_SHAPE, "attention: positions must be [T]");
     int cache = cpu_arg_in(a, 3) && cpu_arg_in(a, 4);
-    if (cache) {
-        const px_tensor *KC = &a->inputs[3], *VC = &a->inputs[4];
-        int64_t C = KC->ne[0];
-        if (!c.pos) return h->set_error(PX_ERR_INVALID_ARG, "attention: a cache needs positions");
-        if (K->ne[0] != c.T || VC->ne[0] != C || KC->ne[1] != c.Hkv || KC->ne[2] != c.D || VC->ne[1] != c.Hkv ||
-            VC->ne[2] != c.Dv)
-            return h->set_error(PX_ERR_SHAPE, "attention: cache shapes do not agree with k and v");
-        int increasing = 1;
-        c.nk = 0;
-        for (int64_t i = 0; i < c.T; i++) {
-            int64_t p = c.pos[i];
-            if (p < 0 || p >= C)
-                return h->set_error(PX_ERR_RANGE, "attention: position %lld (token %lld) outside the cache of %lld rows",
-                                    (long long)p, (long long)i, (long long)C);
-            if (p + 1 > c.nk) c.nk = p + 1;
-            if (i > 0 && p <= c.pos[i - 1]) increasing = 0;
-        }
-        if (px_dtype_row_size(KC->dtype, c.Hkv * c.D) < 0 || px_dtype_row_size(VC->dtype, c.Hkv * c.Dv) < 0)
-            return h->set_error(PX_ERR_SHAPE, "attention: cache rows do not fill whole blocks");
-        cache_ctx cc = {{K, V}, {KC, VC}, c.pos};
-        if (c.Hkv * (c.D + c.Dv) > 0) {
-            if (increasing) h->parallel_for(c.T, cpu_grain(c.Hkv * (c.D + c.Dv), 1 << 14), cache_range, &cc);
-            else cache_range(&cc, 0, c.T, 0); /* repeated positions: the last token wins */
-        }
-        c.k = KC->data;
-        c.v = VC->data;
-        c.kdt = KC->dtype;
-        c.vdt = VC->dtype;
-    } else {
-        c.nk = K->ne[0];
-        c.k = K->data;
-        c.v = V->data;
-        c.kdt = K->dtype;
-        c.vdt = V->dtype;
-    }
+    const px_tensor *KS = cache ? &a->inputs[3] : K, *VS = cache ? &a->inputs[4] : V;
+    c.k = KS->data;
+    c.v = VS->data;
+    c.kdt = KS->dtype;
+    c.vdt = VS->dtype;
     if (cpu_arg_in(a, 6)) {
         const px_tensor *M = &a->inputs[6];
         c.mask = M->data;
@@ -255,10 +263,10 @@ px_status cpu_attention_run(const px_kernel_args *a) {
     }
     if (cpu_numel(O) == 0) return PX_OK;
     cpu_scratch s;
-    px_status st = cpu_scratch_begin(a, cpu_attention_need, &s);
+    st = cpu_scratch_begin(a, cpu_attention_need, &s);
     if (st) return st;
     c.s = &s;
-    c.gs = heads_per_item(c.T, c.Hkv, c.G, s.n_threads);
+    c.gs = cpu_attention_heads_per_item(c.T, c.Hkv, c.G, s.n_threads);
     if (c.gs > 64) c.gs = 64; /* mx/sum live on the stack */
     c.ngs = (c.G + c.gs - 1) / c.gs;
     int64_t per_item = c.gs * c.nk * (c.D + c.Dv) + 1;

@@ -129,6 +129,7 @@ static int isa(void) {
 }
 
 const char *cpu_matmul_q_isa_name(void) { return isa_names[isa()]; }
+int cpu_isa_level(void) { return isa(); }
 
 /* ---- activation quantization (exactly act_round's Q8_0 in k_matmul.c) ----
  * As llama.cpp's x86 quantizer does it: scale amax/127 stored as F16, the

@@ -1,0 +1,165 @@
+/* CPU plugin — ATTENTION in F32 registers (AVX-512): the common case of
+ * language models, F32 q/k/v/out with an F16 or F32 KV cache (or none), head
+ * sizes a multiple of 16, no additive mask. k_attention.c's double-precision
+ * kernel (attention_ref) takes everything else and is the reference.
+ *
+ * Same work items as attention_ref: (query token, kv head, group of query
+ * heads sharing it); each visible key row and value row is converted once per
+ * item and used by every head of the group. Only the visible keys are
+ * visited (causal: up to the query's position; window: the last `window`).
+ * Logits s = (q . k) * scale in F32 (16-lane fused multiply-adds, then a
+ * reduction), soft-capped if asked; softmax over them with the maximum taken
+ * first; the weighted sum of values in F32 lanes, divided by the sum of the
+ * weights at the end. */
+#include <math.h>
+#include <string.h>
+
+#include "cpu_common.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AF_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw")))
+
+static int cache_ok(px_dtype t) { return t == PX_F16 || t == PX_F32; }
+
+int cpu_attention_f32_supports(void *dev, const px_node_desc *n) {
+    if (cpu_isa_level() < 2 || !cpu_attention_supports(dev, n)) return 0;
+    const px_value_desc *q = &n->inputs[0], *v = &n->inputs[2];
+    int64_t D = q->ne[2], Dv = v->ne[2];
+    if (q->dtype != PX_F32 || D % 16 || Dv % 16 || D <= 0 || Dv <= 0) return 0;
+    if (cpu_in(n, 6)) return 0;
+    if (cpu_in(n, 3) && (!cache_ok(n->inputs[3].dtype) || !cache_ok(n->inputs[4].dtype))) return 0;
+    return 1;
+}
+
+typedef struct af_ctx {
+    int64_t T, Hq, Hkv, G, gs, ngs, D, Dv, nk;
+    int causal;
+    int64_t window;
+    float softcap, scale;
+    px_dtype kdt, vdt;
+    const float *q;
+    const uint8_t *k, *v;
+    float *o;
+    const int32_t *pos;
+    const cpu_scratch *s;
+} af_ctx;
+
+/* Row j of head hk of a key or value tensor as F32: in place, or converted into buf. */
+AF_TARGET static const float *row_f32(px_dtype dt, const uint8_t *base, int64_t j, int64_t Hkv, int64_t hk, int64_t D,
+                                      float *buf) {
+    size_t idx = (size_t)((j * Hkv + hk) * D);
+    if (dt == PX_F32) return (const float *)(const void *)base + idx;
+    const uint16_t *h = (const uint16_t *)(const void *)base + idx;
+    for (int64_t d = 0; d < D; d += 16)
+        _mm512_storeu_ps(buf + d, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + d))));
+    return buf;
+}
+
+AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
+    const int64_t D = c->D, Dv = c->Dv, nk = c->nk;
+    int64_t per_t = c->Hkv * c->ngs;
+    int64_t t = item / per_t, r = item - t * per_t, hk = r / c->ngs, g0 = (r - hk * c->ngs) * c->gs;
+    int64_t gs = c->G - g0 < c->gs ? c->G - g0 : c->gs;
+    float *sc = scr, *acc = sc + gs * nk, *kbuf = acc + gs * Dv, *vbuf = kbuf + D, mx[64], sum[64];
+    int64_t p = c->pos ? (int64_t)c->pos[t] : t;
+    int64_t h0 = hk * c->G + g0;
+    const float *q = c->q + (t * c->Hq + h0) * D; /* gs rows of D */
+    int64_t j0 = 0, j1 = nk - 1;
+    if (c->causal && p < j1) j1 = p;
+    if (c->window > 0 && p - c->window + 1 > j0) j0 = p - c->window + 1;
+    for (int64_t g = 0; g < gs; g++) mx[g] = -INFINITY, sum[g] = 0;
+    for (int64_t j = j0; j <= j1; j++) {
+        const float *k = row_f32(c->kdt, c->k, j, c->Hkv, hk, D, kbuf);
+        for (int64_t g = 0; g < gs; g++) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+            const float *qg = q + g * D;
+            int64_t d = 0;
+            for (; d + 32 <= D; d += 32) {
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(k + d), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d + 16), _mm512_loadu_ps(k + d + 16), a1);
+            }
+            if (d < D) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(k + d), a0);
+            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * c->scale;
+            if (c->softcap > 0) s = c->softcap * tanhf(s / c->softcap);
+            sc[g * nk + j] = s;
+            mx[g] = s > mx[g] ? s : mx[g];
+        }
+    }
+    memset(acc, 0, sizeof(float) * (size_t)(gs * Dv));
+    for (int64_t j = j0; j <= j1; j++) {
+        const float *v = row_f32(c->vdt, c->v, j, c->Hkv, hk, Dv, vbuf);
+        for (int64_t g = 0; g < gs; g++) {
+            float w = expf(sc[g * nk + j] - mx[g]);
+            sum[g] += w;
+            __m512 wv = _mm512_set1_ps(w);
+            float *ag = acc + g * Dv;
+            for (int64_t d = 0; d < Dv; d += 16)
+                _mm512_storeu_ps(ag + d, _mm512_fmadd_ps(wv, _mm512_loadu_ps(v + d), _mm512_loadu_ps(ag + d)));
+        }
+    }
+    for (int64_t g = 0; g < gs; g++) {
+        float *o = c->o + (t * c->Hq + h0 + g) * Dv, *ag = acc + g * Dv;
+        __m512 inv = _mm512_set1_ps(j0 <= j1 ? 1.0f / sum[g] : 0.0f); /* a query that sees no key gives zeros */
+        for (int64_t d = 0; d < Dv; d += 16) _mm512_storeu_ps(o + d, _mm512_mul_ps(_mm512_loadu_ps(ag + d), inv));
+    }
+}
+
+static void af_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    const af_ctx *c = vctx;
+    float *scr = cpu_scratch_thread(c->s, thread);
+    for (int64_t item = b; item < e; item++) af_item(c, item, scr);
+}
+
+/* The cache update, shapes and positions as attention_ref (which checks them
+ * and writes k and v into the caches); then the F32 loop. */
+px_status cpu_attention_f32_run(const px_kernel_args *a) {
+    const px_host_api *h = a->host;
+    const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2], *O = &a->outputs[0];
+    const px_node_desc *nd = a->node;
+    af_ctx c;
+    memset(&c, 0, sizeof c);
+    px_status st = cpu_attention_cache_update(a, &c.nk);
+    if (st) return st;
+    c.T = Q->ne[0];
+    c.Hq = Q->ne[1];
+    c.D = Q->ne[2];
+    c.Hkv = K->ne[1];
+    c.Dv = V->ne[2];
+    c.G = c.Hq / c.Hkv;
+    c.causal = px_attr_int(nd->attrs, nd->n_attrs, "causal", 1) != 0;
+    c.window = px_attr_int(nd->attrs, nd->n_attrs, "window", 0);
+    c.softcap = (float)px_attr_float(nd->attrs, nd->n_attrs, "softcap", 0.0);
+    c.scale = (float)px_attr_float(nd->attrs, nd->n_attrs, "scale", 1.0 / sqrt((double)c.D));
+    c.q = Q->data;
+    c.o = O->data;
+    c.pos = cpu_arg_in(a, 5) ? a->inputs[5].data : NULL;
+    int cache = cpu_arg_in(a, 3) && cpu_arg_in(a, 4);
+    const px_tensor *KS = cache ? &a->inputs[3] : K, *VS = cache ? &a->inputs[4] : V;
+    c.k = KS->data;
+    c.v = VS->data;
+    c.kdt = KS->dtype;
+    c.vdt = VS->dtype;
+    if (cpu_numel(O) == 0) return PX_OK;
+    cpu_scratch s;
+    st = cpu_scratch_begin(a, cpu_attention_need, &s); /* sized in doubles for attention_ref: room to spare */
+    if (st) return st;
+    c.s = &s;
+    c.gs = cpu_attention_heads_per_item(c.T, c.Hkv, c.G, s.n_threads);
+    if (c.gs > 64) c.gs = 64;
+    c.ngs = (c.G + c.gs - 1) / c.gs;
+    int64_t per_item = c.gs * c.nk * (c.D + c.Dv) + 1;
+    h->parallel_for(c.T * c.Hkv * c.ngs, cpu_grain(per_item, 1 << 15), af_range, &c);
+    cpu_scratch_end(a, &s);
+    return PX_OK;
+}
+#else
+int cpu_attention_f32_supports(void *dev, const px_node_desc *n) {
+    (void)dev;
+    (void)n;
+    return 0;
+}
+px_status cpu_attention_f32_run(const px_kernel_args *a) {
+    return a->host->set_error(PX_ERR_UNSUPPORTED, "attention_f32: not built for this architecture");
+}
+#endif
