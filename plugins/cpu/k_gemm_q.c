@@ -319,13 +319,13 @@ static void pack_panel(const gq_ctx *c, int64_t n0, uint8_t *panel) {
 /* The same packing with the common types unpacked in SIMD registers and the
  * int8 values transposed four at a time in registers (16 rows x BS bytes ->
  * BS/4 vectors of 16 rows); the rest unpack through the scalar functions. */
-__attribute__((target(GQ_AVX512))) static void unpack_avx512(const gq_type *ty, const uint8_t *b, int sub,
-                                                              int8_t *v, float *s, float *m) {
+__attribute__((target(GQ_AVX512), always_inline)) static inline void unpack_avx512(const gq_type *ty, const px_dtype t, const uint8_t *b,
+                                                                           int sub, int8_t *v, float *s, float *m) {
     uint16_t h;
-    switch (ty->t) {
+    switch (t) {
     case PX_Q4_0:
     case PX_Q5_0: {
-        int q5 = ty->t == PX_Q5_0;
+        int q5 = t == PX_Q5_0;
         __m128i q = _mm_loadu_si128((const __m128i *)(b + (q5 ? 6 : 2)));
         __m256i x = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(15)),
                                      _mm_and_si128(q, _mm_set1_epi8(15)));
@@ -375,7 +375,8 @@ __attribute__((target(GQ_AVX512))) static void unpack_avx512(const gq_type *ty, 
     }
 }
 
-__attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c, int64_t n0, uint8_t *panel) {
+__attribute__((target(GQ_AVX512), always_inline)) static inline void pack_avx512_t(const gq_ctx *c, int64_t n0,
+                                                                                  uint8_t *panel, const px_dtype t) {
     const cpu_gemm_q_args *g = c->g;
     const gq_type *ty = c->ty;
     const int bs = ty->bs;
@@ -389,23 +390,23 @@ __attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c
         float *s = (float *)(void *)(rec + (size_t)bs * NR + 64), *m = s + NR;
         int64_t stored = blk / ty->per_super;
         int sub = (int)(blk - stored * ty->per_super);
-        for (int r = 0; r < NR; r++) unpack_avx512(ty, rows[r] + (size_t)stored * ty->block_bytes, sub, v[r], &s[r], &m[r]);
+        for (int r = 0; r < NR; r++) unpack_avx512(ty, t, rows[r] + (size_t)stored * ty->block_bytes, sub, v[r], &s[r], &m[r]);
         __m512i o[8], sum = _mm512_setzero_si512();
         if (bs == 32) {
             /* z[k] = rows k and k + 8; 8x8 dword transposes in both halves */
-            __m512i z[8], t[8], u[8];
+            __m512i z[8], tt[8], u[8];
             for (int k = 0; k < 8; k++)
                 z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256((const __m256i *)v[k])),
                                           _mm256_load_si256((const __m256i *)v[k + 8]), 1);
             for (int k = 0; k < 8; k += 2) {
-                t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
-                t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+                tt[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
+                tt[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
             }
             for (int k = 0; k < 8; k += 4) {
-                u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);
-                u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
-                u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);
-                u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
+                u[k] = _mm512_unpacklo_epi64(tt[k], tt[k + 2]);
+                u[k + 1] = _mm512_unpackhi_epi64(tt[k], tt[k + 2]);
+                u[k + 2] = _mm512_unpacklo_epi64(tt[k + 1], tt[k + 3]);
+                u[k + 3] = _mm512_unpackhi_epi64(tt[k + 1], tt[k + 3]);
             }
             /* u[j] (rows 0-3, 8-11) and u[j + 4] (rows 4-7, 12-15) hold k groups j and j + 4 */
             for (int j = 0; j < 4; j++) {
@@ -414,27 +415,39 @@ __attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c
             }
         } else {
             /* z[k] = rows k, k + 4, k + 8, k + 12: 4x4 dword transposes per 128-bit lane */
-            __m512i z[4], t[4];
+            __m512i z[4], tt[4];
             for (int k = 0; k < 4; k++)
                 z[k] = _mm512_inserti64x4(
                     _mm512_castsi256_si512(_mm256_set_m128i(_mm_load_si128((const __m128i *)v[k + 4]),
                                                             _mm_load_si128((const __m128i *)v[k]))),
                     _mm256_set_m128i(_mm_load_si128((const __m128i *)v[k + 12]), _mm_load_si128((const __m128i *)v[k + 8])),
                     1);
-            t[0] = _mm512_unpacklo_epi32(z[0], z[1]);
-            t[1] = _mm512_unpackhi_epi32(z[0], z[1]);
-            t[2] = _mm512_unpacklo_epi32(z[2], z[3]);
-            t[3] = _mm512_unpackhi_epi32(z[2], z[3]);
-            o[0] = _mm512_unpacklo_epi64(t[0], t[2]);
-            o[1] = _mm512_unpackhi_epi64(t[0], t[2]);
-            o[2] = _mm512_unpacklo_epi64(t[1], t[3]);
-            o[3] = _mm512_unpackhi_epi64(t[1], t[3]);
+            tt[0] = _mm512_unpacklo_epi32(z[0], z[1]);
+            tt[1] = _mm512_unpackhi_epi32(z[0], z[1]);
+            tt[2] = _mm512_unpacklo_epi32(z[2], z[3]);
+            tt[3] = _mm512_unpackhi_epi32(z[2], z[3]);
+            o[0] = _mm512_unpacklo_epi64(tt[0], tt[2]);
+            o[1] = _mm512_unpackhi_epi64(tt[0], tt[2]);
+            o[2] = _mm512_unpacklo_epi64(tt[1], tt[3]);
+            o[3] = _mm512_unpackhi_epi64(tt[1], tt[3]);
         }
         for (int q = 0; q < bs / 4; q++) {
             _mm512_store_si512((void *)(rec + 64 * q), o[q]);
             sum = _mm512_dpbusd_epi32(sum, ones, o[q]);
         }
         _mm512_store_si512((void *)(rec + (size_t)bs * NR), _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
+    }
+}
+
+/* One copy per common type, the type's unpacking inlined. */
+__attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c, int64_t n0, uint8_t *panel) {
+    switch (c->ty->t) {
+    case PX_Q4_0: pack_avx512_t(c, n0, panel, PX_Q4_0); break;
+    case PX_Q5_0: pack_avx512_t(c, n0, panel, PX_Q5_0); break;
+    case PX_Q8_0: pack_avx512_t(c, n0, panel, PX_Q8_0); break;
+    case PX_Q4_K: pack_avx512_t(c, n0, panel, PX_Q4_K); break;
+    case PX_Q6_K: pack_avx512_t(c, n0, panel, PX_Q6_K); break;
+    default: pack_avx512_t(c, n0, panel, PX_DTYPE_COUNT); break;
     }
 }
 #endif
