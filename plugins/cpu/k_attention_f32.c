@@ -15,10 +15,11 @@
 #include <string.h>
 
 #include "cpu_common.h"
+#include "cpu_simd_x86.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define AF_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw")))
+#define AF_TARGET CPU_AVX512_TARGET
 
 static int cache_ok(px_dtype t) { return t == PX_F16 || t == PX_F32; }
 
@@ -86,13 +87,24 @@ AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
             mx[g] = s > mx[g] ? s : mx[g];
         }
     }
+    /* the weights e^(s - max) in place, and their sums */
+    for (int64_t g = 0; g < gs; g++) {
+        __m512 m = _mm512_set1_ps(mx[g]), sv = _mm512_setzero_ps();
+        float *sg = sc + g * nk;
+        for (int64_t j = j0; j <= j1; j += 16) {
+            __mmask16 k = j1 + 1 - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (j1 + 1 - j)) - 1);
+            __m512 w = cpu_exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sg + j), m));
+            w = _mm512_maskz_mov_ps(k, w);
+            _mm512_mask_storeu_ps(sg + j, k, w);
+            sv = _mm512_add_ps(sv, w);
+        }
+        sum[g] = _mm512_reduce_add_ps(sv);
+    }
     memset(acc, 0, sizeof(float) * (size_t)(gs * Dv));
     for (int64_t j = j0; j <= j1; j++) {
         const float *v = row_f32(c->vdt, c->v, j, c->Hkv, hk, Dv, vbuf);
         for (int64_t g = 0; g < gs; g++) {
-            float w = expf(sc[g * nk + j] - mx[g]);
-            sum[g] += w;
-            __m512 wv = _mm512_set1_ps(w);
+            __m512 wv = _mm512_set1_ps(sc[g * nk + j]);
             float *ag = acc + g * Dv;
             for (int64_t d = 0; d < Dv; d += 16)
                 _mm512_storeu_ps(ag + d, _mm512_fmadd_ps(wv, _mm512_loadu_ps(v + d), _mm512_loadu_ps(ag + d)));
