@@ -454,7 +454,7 @@ __attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c
 
 /* ---- micro-kernels: MR activation rows (from m0; rows past M repeat m0) x the panel's 16 rows */
 
-static void store_rows(const gq_ctx *c, int64_t m0, int mr, int64_t n0, float acc[MR][NR]) {
+static void store_rows(const gq_ctx *c, int64_t m0, int mr, int64_t n0, float (*acc)[NR]) {
     const cpu_gemm_q_args *g = c->g;
     int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
     for (int i = 0; i < mr; i++)
@@ -554,6 +554,184 @@ __attribute__((target(GQ_AVX512))) static void kern_vnni(const gq_ctx *c, const 
 }
 #endif
 
+#ifdef GQ_X86
+/* AVX2: the 16 rows as two halves of 8 int32 lanes; per group of four k
+ * vpsignb moves the weights' signs onto the activations, vpmaddubsw (|w| <=
+ * 128 times |a| <= 127: pairs fit int16) and vpmaddwd give each row's four
+ * products. Four activation rows per pass; their float sums stay in L1. */
+#define MR2 4
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+kern_avx2_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0, const int bs, const int has_min) {
+    const int64_t K = c->g->K;
+    const size_t rec = c->rec;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i0 = 0; i0 < mr; i0 += MR2) {
+        const int8_t *a[MR2];
+        const float *da[MR2];
+        const int32_t *as[MR2];
+        for (int i = 0; i < MR2; i++) {
+            int64_t row = m0 + (i0 + i < mr ? i0 + i : i0);
+            a[i] = (const int8_t *)c->act.q + row * K;
+            da[i] = c->act.da + row * (K / 32);
+            as[i] = c->act.as + row * (K / 16);
+        }
+        __m256 acc[MR2][2];
+        for (int i = 0; i < MR2; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        for (int64_t blk = 0; blk < c->nb; blk++) {
+            const uint8_t *p = panel + (size_t)blk * rec;
+            __m256i isum[MR2][2];
+            for (int i = 0; i < MR2; i++) isum[i][0] = isum[i][1] = _mm256_setzero_si256();
+            for (int q = 0; q < bs / 4; q++) {
+                __m256i w0 = _mm256_load_si256((const __m256i *)(p + q * 64)), w1 = _mm256_load_si256((const __m256i *)(p + q * 64 + 32));
+                __m256i u0 = _mm256_abs_epi8(w0), u1 = _mm256_abs_epi8(w1);
+                for (int i = 0; i < MR2; i++) {
+                    int32_t g4;
+                    memcpy(&g4, a[i] + blk * bs + 4 * q, 4);
+                    __m256i av = _mm256_set1_epi32(g4);
+                    isum[i][0] = _mm256_add_epi32(isum[i][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(av, w0)), ones));
+                    isum[i][1] = _mm256_add_epi32(isum[i][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(av, w1)), ones));
+                }
+            }
+            const float *sp = (const float *)(const void *)(p + bs * NR + 64), *mp = sp + NR;
+            for (int h = 0; h < 2; h++) {
+                __m256 s = _mm256_load_ps(sp + 8 * h);
+                for (int i = 0; i < MR2; i++) {
+                    float d = da[i][blk * bs / 32];
+                    acc[i][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][h]), _mm256_mul_ps(s, _mm256_set1_ps(d)), acc[i][h]);
+                }
+                if (has_min) {
+                    __m256 m = _mm256_load_ps(mp + 8 * h);
+                    for (int i = 0; i < MR2; i++) {
+                        int32_t asum = bs == 32 ? as[i][2 * blk] + as[i][2 * blk + 1] : as[i][blk];
+                        acc[i][h] = _mm256_fmadd_ps(m, _mm256_set1_ps(da[i][blk * bs / 32] * (float)asum), acc[i][h]);
+                    }
+                }
+            }
+        }
+        float out[MR][NR];
+        for (int i = 0; i < MR2 && i0 + i < mr; i++) {
+            _mm256_storeu_ps(out[i0 + i], acc[i][0]);
+            _mm256_storeu_ps(out[i0 + i] + 8, acc[i][1]);
+        }
+        store_rows(c, m0 + i0, mr - i0 < MR2 ? mr - i0 : MR2, n0, (float(*)[NR])out[i0]);
+    }
+}
+
+__attribute__((target("avx2,fma,f16c"))) static void kern_avx2(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr,
+                                                                int64_t n0) {
+    if (c->ty->bs == 32) {
+        if (c->ty->has_min) kern_avx2_t(c, panel, m0, mr, n0, 32, 1);
+        else kern_avx2_t(c, panel, m0, mr, n0, 32, 0);
+    } else {
+        if (c->ty->has_min) kern_avx2_t(c, panel, m0, mr, n0, 16, 1);
+        else kern_avx2_t(c, panel, m0, mr, n0, 16, 0);
+    }
+}
+#endif
+
+#ifdef GQ_ARM
+/* 64-bit ARM: the 16 rows as four vectors of 4 int32 lanes (one 16-byte
+ * load each per group of four k). With sdot (HWCAP dotprod) one instruction
+ * per vector and activation row; without, smull of the weights with the
+ * activation group repeated, and sadalp into pair sums that one addp per
+ * block completes. Four activation rows per pass. */
+#if defined(__clang__)
+#define GQ_DOTPROD __attribute__((target("dotprod")))
+#define GQ_SDOT(acc, x, y) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), (x), (y), 34))
+#else
+#define GQ_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#define GQ_SDOT(acc, x, y) vdotq_s32((acc), (x), (y))
+#endif
+#define MR4 4
+
+/* The float part of a block, shared by both ARM kernels. */
+static inline void arm_block_tail(const gq_ctx *c, const uint8_t *p, int64_t blk, const float *const *da,
+                                  const int32_t *const *as, int32x4_t isum[MR4][4], float32x4_t acc[MR4][4]) {
+    const int bs = c->ty->bs;
+    const float *sp = (const float *)(const void *)(p + bs * NR + 64), *mp = sp + NR;
+    for (int v = 0; v < 4; v++) {
+        float32x4_t s = vld1q_f32(sp + 4 * v), m = vld1q_f32(mp + 4 * v);
+        for (int i = 0; i < MR4; i++) {
+            float d = da[i][blk * bs / 32];
+            acc[i][v] = vfmaq_f32(acc[i][v], vcvtq_f32_s32(isum[i][v]), vmulq_n_f32(s, d));
+            if (c->ty->has_min) {
+                int32_t asum = bs == 32 ? as[i][2 * blk] + as[i][2 * blk + 1] : as[i][blk];
+                acc[i][v] = vfmaq_f32(acc[i][v], m, vdupq_n_f32(d * (float)asum));
+            }
+        }
+    }
+}
+
+#define GQ_ARM_KERNEL(name, attr, SDOT_PATH)                                                                 \
+    attr static void name(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0) {            \
+        const int64_t K = c->g->K;                                                                             \
+        const int bs = c->ty->bs;                                                                              \
+        for (int i0 = 0; i0 < mr; i0 += MR4) {                                                                 \
+            const int8_t *a[MR4];                                                                              \
+            const float *da[MR4];                                                                              \
+            const int32_t *as[MR4];                                                                            \
+            for (int i = 0; i < MR4; i++) {                                                                    \
+                int64_t row = m0 + (i0 + i < mr ? i0 + i : i0);                                                \
+                a[i] = (const int8_t *)c->act.q + row * K;                                                     \
+                da[i] = c->act.da + row * (K / 32);                                                            \
+                as[i] = c->act.as + row * (K / 16);                                                            \
+            }                                                                                                  \
+            float32x4_t acc[MR4][4];                                                                           \
+            for (int i = 0; i < MR4; i++)                                                                      \
+                for (int v = 0; v < 4; v++) acc[i][v] = vdupq_n_f32(0);                                        \
+            for (int64_t blk = 0; blk < c->nb; blk++) {                                                        \
+                const uint8_t *p = panel + (size_t)blk * c->rec;                                               \
+                int32x4_t isum[MR4][4];                                                                        \
+                SDOT_PATH                                                                                      \
+                arm_block_tail(c, p, blk, da, as, isum, acc);                                                  \
+            }                                                                                                  \
+            float out[MR4][NR];                                                                                \
+            for (int i = 0; i < MR4; i++)                                                                      \
+                for (int v = 0; v < 4; v++) vst1q_f32(out[i] + 4 * v, acc[i][v]);                              \
+            store_rows(c, m0 + i0, mr - i0 < MR4 ? mr - i0 : MR4, n0, (float(*)[NR])out[0]);                   \
+        }                                                                                                      \
+    }
+
+/* sdot: lanes are whole rows */
+#define GQ_PATH_SDOT                                                                                         \
+    for (int i = 0; i < MR4; i++)                                                                              \
+        for (int v = 0; v < 4; v++) isum[i][v] = vdupq_n_s32(0);                                               \
+    for (int q = 0; q < bs / 4; q++) {                                                                         \
+        int8x16_t w[4];                                                                                        \
+        for (int v = 0; v < 4; v++) w[v] = vld1q_s8((const int8_t *)p + q * 64 + 16 * v);                      \
+        for (int i = 0; i < MR4; i++) {                                                                        \
+            int32_t g4;                                                                                        \
+            memcpy(&g4, a[i] + blk * bs + 4 * q, 4);                                                           \
+            int8x16_t av = vreinterpretq_s8_s32(vdupq_n_s32(g4));                                              \
+            for (int v = 0; v < 4; v++) isum[i][v] = GQ_SDOT(isum[i][v], w[v], av);                            \
+        }                                                                                                      \
+    }
+
+/* plain NEON: pair sums in two vectors per four rows, then addp */
+#define GQ_PATH_NEON                                                                                         \
+    int32x4_t pr[MR4][4][2];                                                                                   \
+    for (int i = 0; i < MR4; i++)                                                                              \
+        for (int v = 0; v < 4; v++) pr[i][v][0] = pr[i][v][1] = vdupq_n_s32(0);                                \
+    for (int q = 0; q < bs / 4; q++) {                                                                         \
+        int8x16_t w[4];                                                                                        \
+        for (int v = 0; v < 4; v++) w[v] = vld1q_s8((const int8_t *)p + q * 64 + 16 * v);                      \
+        for (int i = 0; i < MR4; i++) {                                                                        \
+            int32_t g4;                                                                                        \
+            memcpy(&g4, a[i] + blk * bs + 4 * q, 4);                                                           \
+            int8x8_t av = vreinterpret_s8_s32(vdup_n_s32(g4));                                                 \
+            for (int v = 0; v < 4; v++) {                                                                      \
+                pr[i][v][0] = vpadalq_s16(pr[i][v][0], vmull_s8(vget_low_s8(w[v]), av));                       \
+                pr[i][v][1] = vpadalq_s16(pr[i][v][1], vmull_s8(vget_high_s8(w[v]), av));                      \
+            }                                                                                                  \
+        }                                                                                                      \
+    }                                                                                                          \
+    for (int i = 0; i < MR4; i++)                                                                              \
+        for (int v = 0; v < 4; v++) isum[i][v] = vpaddq_s32(pr[i][v][0], pr[i][v][1]);
+
+GQ_ARM_KERNEL(kern_dotprod, GQ_DOTPROD, GQ_PATH_SDOT)
+GQ_ARM_KERNEL(kern_neon, , GQ_PATH_NEON)
+#endif
+
 static void panel_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const gq_ctx *c = vctx;
     const cpu_gemm_q_args *g = c->g;
@@ -570,12 +748,16 @@ static void panel_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
         for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
             int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
 #ifdef GQ_X86
-            if (g->level >= 2) {
-                kern_vnni(c, panel, m0, mr, n0);
-                continue;
-            }
-#endif
+            if (g->level >= 2) kern_vnni(c, panel, m0, mr, n0);
+            else if (g->level == 1) kern_avx2(c, panel, m0, mr, n0);
+            else kern_scalar(c, panel, m0, mr, n0);
+#elif defined(GQ_ARM)
+            if (g->level >= 2) kern_dotprod(c, panel, m0, mr, n0);
+            else if (g->level == 1) kern_neon(c, panel, m0, mr, n0);
+            else kern_scalar(c, panel, m0, mr, n0);
+#else
             kern_scalar(c, panel, m0, mr, n0);
+#endif
         }
     }
 }

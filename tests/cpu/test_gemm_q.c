@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
 #include "k_gemm_q.h"
 #include "quant.h"
 #include "test.h"
@@ -50,6 +54,11 @@ static int levels_here(int *lv) {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
         lv[n++] = 2;
+#elif defined(__aarch64__)
+    lv[n++] = 1; /* Advanced SIMD: every ARMv8-A */
+#if defined(__linux__) && defined(HWCAP_ASIMDDP)
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) lv[n++] = 2;
+#endif
 #endif
     return n;
 }
