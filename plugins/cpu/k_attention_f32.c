@@ -1,5 +1,5 @@
 /* CPU plugin — ATTENTION in F32 registers (AVX-512): the common case of
- * language models, F32 q/k/v/out with an F16 or F32 KV cache (or none), head
+ * language models, F32 q/k/v/out with an F16, F32 or Q8_0 KV cache (or none), head
  * sizes a multiple of 16, no additive mask. k_attention.c's double-precision
  * kernel (attention_ref) takes everything else and is the reference.
  *
@@ -21,7 +21,7 @@
 #include <immintrin.h>
 #define AF_TARGET CPU_AVX512_TARGET
 
-static int cache_ok(px_dtype t) { return t == PX_F16 || t == PX_F32; }
+static int cache_ok(px_dtype t) { return t == PX_F16 || t == PX_F32 || t == PX_Q8_0; }
 
 int cpu_attention_f32_supports(void *dev, const px_node_desc *n) {
     if (cpu_isa_level() < 2 || !cpu_attention_supports(dev, n)) return 0;
@@ -51,6 +51,18 @@ AF_TARGET static const float *row_f32(px_dtype dt, const uint8_t *base, int64_t 
                                       float *buf) {
     size_t idx = (size_t)((j * Hkv + hk) * D);
     if (dt == PX_F32) return (const float *)(const void *)base + idx;
+    if (dt == PX_Q8_0) { /* blocks of 32: f16 d, int8 q[32]; rows start on a block (D % 32 == 0) */
+        const uint8_t *b = base + idx / 32 * 34;
+        for (int64_t d = 0; d < D; d += 32, b += 34) {
+            uint16_t h;
+            memcpy(&h, b, 2);
+            __m512 sc = _mm512_set1_ps(_cvtsh_ss(h));
+            __m128i q0 = _mm_loadu_si128((const __m128i *)(b + 2)), q1 = _mm_loadu_si128((const __m128i *)(b + 18));
+            _mm512_storeu_ps(buf + d, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), sc));
+            _mm512_storeu_ps(buf + d + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), sc));
+        }
+        return buf;
+    }
     const uint16_t *h = (const uint16_t *)(const void *)base + idx;
     for (int64_t d = 0; d < D; d += 16)
         _mm512_storeu_ps(buf + d, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + d))));
