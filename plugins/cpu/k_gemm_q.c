@@ -45,6 +45,7 @@
 
 #define NR 16 /* weight rows per panel (one 512-bit vector of int32 lanes) */
 #define MR 8  /* activation rows per micro-kernel call */
+#define MR_MAX 8
 
 /* ---- weight blocks as int8 values, a scale and an offset -------------------------- */
 
@@ -492,41 +493,42 @@ static void kern_scalar(const gq_ctx *c, const uint8_t *panel, int64_t m0, int m
 
 #ifdef GQ_X86
 __attribute__((target(GQ_AVX512), always_inline)) static inline void
-kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0, const int bs, const int has_min) {
+kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0, const int bs, const int has_min,
+            const int nrow) {
     const int64_t K = c->g->K;
-    const uint8_t *a[MR];
-    const float *da[MR];
-    const int32_t *as[MR];
-    for (int i = 0; i < MR; i++) {
+    const uint8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    for (int i = 0; i < nrow; i++) {
         int64_t row = m0 + (i < mr ? i : 0);
         a[i] = c->act.q + row * K;
         da[i] = c->act.da + row * (K / 32);
         as[i] = c->act.as + row * (K / 16);
     }
-    __m512 acc[MR];
-    for (int i = 0; i < MR; i++) acc[i] = _mm512_setzero_ps();
+    __m512 acc[MR_MAX];
+    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
     const size_t rec = c->rec;
     for (int64_t blk = 0; blk < c->nb; blk++) {
         const uint8_t *p = panel + (size_t)blk * rec;
         const __m512i corr = _mm512_load_si512((const void *)(p + bs * NR));
-        __m512i isum[MR];
-        for (int i = 0; i < MR; i++) isum[i] = corr;
+        __m512i isum[MR_MAX];
+        for (int i = 0; i < nrow; i++) isum[i] = corr;
         for (int q = 0; q < bs / 4; q++) {
             __m512i w = _mm512_load_si512((const void *)(p + q * 64));
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < nrow; i++) {
                 int32_t g4;
                 memcpy(&g4, a[i] + blk * bs + 4 * q, 4);
                 isum[i] = _mm512_dpbusd_epi32(isum[i], _mm512_set1_epi32(g4), w);
             }
         }
         const __m512 s = _mm512_load_ps((const void *)(p + bs * NR + 64));
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < nrow; i++) {
             float d = da[i][blk * bs / 32];
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(d)), acc[i]);
         }
         if (has_min) {
             const __m512 m = _mm512_load_ps((const void *)(p + bs * NR + 128));
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < nrow; i++) {
                 int32_t asum = bs == 32 ? as[i][2 * blk] + as[i][2 * blk + 1] : as[i][blk];
                 acc[i] = _mm512_fmadd_ps(m, _mm512_set1_ps(da[i][blk * bs / 32] * (float)asum), acc[i]);
             }
@@ -542,14 +544,24 @@ kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n
     }
 }
 
+/* One copy per block size, offsets and number of activation rows (1, 2, 4
+ * or 8: decode steps and small batches do not pay for 8). */
+#define VNNI_ROWS(bs_, min_)                                                           \
+    do {                                                                               \
+        if (mr == 1) kern_vnni_t(c, panel, m0, mr, n0, bs_, min_, 1);                  \
+        else if (mr == 2) kern_vnni_t(c, panel, m0, mr, n0, bs_, min_, 2);             \
+        else if (mr <= 4) kern_vnni_t(c, panel, m0, mr, n0, bs_, min_, 4);             \
+        else kern_vnni_t(c, panel, m0, mr, n0, bs_, min_, 8);                          \
+    } while (0)
+
 __attribute__((target(GQ_AVX512))) static void kern_vnni(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr,
                                                           int64_t n0) {
     if (c->ty->bs == 32) {
-        if (c->ty->has_min) kern_vnni_t(c, panel, m0, mr, n0, 32, 1);
-        else kern_vnni_t(c, panel, m0, mr, n0, 32, 0);
+        if (c->ty->has_min) VNNI_ROWS(32, 1);
+        else VNNI_ROWS(32, 0);
     } else {
-        if (c->ty->has_min) kern_vnni_t(c, panel, m0, mr, n0, 16, 1);
-        else kern_vnni_t(c, panel, m0, mr, n0, 16, 0);
+        if (c->ty->has_min) VNNI_ROWS(16, 1);
+        else VNNI_ROWS(16, 0);
     }
 }
 #endif

@@ -473,11 +473,17 @@ int cpu_matmul_q_supports(void *dev, const px_node_desc *n) {
     return 1;
 }
 
+/* Batches of quantized weights, and the types without a one-row product
+ * here, take the GEMM of k_gemm_q.c. */
+static int uses_gemm(px_dtype bt, int64_t M) {
+    return bt != PX_F16 && (M > MQ_INT_MAX_M || (bt != PX_Q8_0 && bt != PX_Q4_0));
+}
+
 /* Shared scratch: the quantized (or F16-rounded) activation rows. */
 static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
     size_t q = (size_t)(M * (K / 32)) * sizeof(act_block), f = (size_t)(M * K) * sizeof(float);
     if (bt == PX_F16) return f;
-    return M > MQ_INT_MAX_M ? cpu_gemm_q_act_bytes(M, K) : q;
+    return uses_gemm(bt, M) ? cpu_gemm_q_act_bytes(M, K) : q;
 }
 
 /* Prepare: the device scratch for the activations, and matmul_act's own
@@ -590,14 +596,12 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     c.dq = c.bt == PX_Q8_0 ? dot_q8_scalar : dot_q4_scalar;
     c.dh = dot_f16_scalar;
 #endif
-    if (c.M <= MQ_INT_MAX_M && c.bt != PX_F16 && c.bt != PX_Q8_0 && c.bt != PX_Q4_0)
-        return cpu_matmul_act_run(a); /* no one-row product of this type here yet */
     void *scr = NULL;
     px_status st = cpu_device_scratch_acquire(a->device, act_bytes(c.bt, c.M, c.K), &scr);
     if (st) return st;
     c.qa = scr;
     c.ha = scr;
-    if (c.bt != PX_F16 && c.M > MQ_INT_MAX_M) { /* batches: k_gemm_q.c */
+    if (uses_gemm(c.bt, c.M)) { /* batches, and the types without a one-row product here: k_gemm_q.c */
         cpu_scratch s;
         st = cpu_scratch_begin(a, cpu_matmul_need, &s); /* matmul_act's per-thread rows (op_state): the panels */
         if (!st) {

@@ -122,13 +122,13 @@ static void run_case(px_dtype t, int64_t M, int64_t K, int64_t N, int with_bias)
 int main(void) {
     static const px_dtype types[] = {PX_Q4_0, PX_Q4_1, PX_Q5_0, PX_Q5_1, PX_Q8_0, PX_IQ4_NL,
                                      PX_Q2_K, PX_Q3_K, PX_Q4_K, PX_Q5_K, PX_Q6_K};
-    static const int64_t Ms[] = {5, 8, 13, 33}, Ns[] = {1, 16, 17, 40};
+    static const int64_t Ms[] = {1, 2, 3, 5, 8, 13, 33}, Ns[] = {1, 16, 17, 40};
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         px_dtype t = types[ti];
         CHECK_MSG(cpu_gemm_q_has(t), "%s has no GEMM", px_dtype_get_traits(t)->name);
         int64_t bs = px_dtype_get_traits(t)->block_size;
         const int64_t Ks[] = {bs, 3 * bs, bs == 32 ? 1024 : 1280};
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 7; i++)
             for (int k = 0; k < 3; k++) run_case(t, Ms[i], Ks[k], Ns[(i + k) % 4], (i + k) & 1);
     }
     CHECK(!cpu_gemm_q_has(PX_F16) && !cpu_gemm_q_has(PX_F32));
