@@ -320,8 +320,9 @@ static void pack_panel(const gq_ctx *c, int64_t n0, uint8_t *panel) {
 /* The same packing with the common types unpacked in SIMD registers and the
  * int8 values transposed four at a time in registers (16 rows x BS bytes ->
  * BS/4 vectors of 16 rows); the rest unpack through the scalar functions. */
-__attribute__((target(GQ_AVX512), always_inline)) static inline void unpack_avx512(const gq_type *ty, const px_dtype t, const uint8_t *b,
-                                                                           int sub, int8_t *v, float *s, float *m) {
+__attribute__((target(GQ_AVX512), always_inline)) static inline __m256i unpack_avx512(const gq_type *ty, const px_dtype t,
+                                                                              const uint8_t *b, int sub, float *s,
+                                                                              float *m) {
     uint16_t h;
     switch (t) {
     case PX_Q4_0:
@@ -335,22 +336,19 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void unpack_avx5
             memcpy(&qh, b + 2, 4);
             x = _mm256_or_si256(x, _mm256_maskz_mov_epi8(qh, _mm256_set1_epi8(16)));
         }
-        _mm256_storeu_si256((__m256i *)v, _mm256_sub_epi8(x, _mm256_set1_epi8(q5 ? 16 : 8)));
         memcpy(&h, b, 2);
         *s = _cvtsh_ss(h);
         *m = 0;
-        return;
+        return _mm256_sub_epi8(x, _mm256_set1_epi8(q5 ? 16 : 8));
     }
     case PX_Q8_0:
-        memcpy(v, b + 2, 32);
         memcpy(&h, b, 2);
         *s = _cvtsh_ss(h);
         *m = 0;
-        return;
+        return _mm256_loadu_si256((const __m256i *)(b + 2));
     case PX_Q4_K: {
         __m256i q = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * (sub / 2)));
         if (sub & 1) q = _mm256_srli_epi16(q, 4);
-        _mm256_storeu_si256((__m256i *)v, _mm256_and_si256(q, _mm256_set1_epi8(15)));
         uint8_t sc, mn;
         px_kquant_scale_min(b + 4, sub, &sc, &mn);
         uint16_t hm;
@@ -358,7 +356,7 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void unpack_avx5
         memcpy(&hm, b + 2, 2);
         *s = _cvtsh_ss(h) * (float)sc;
         *m = -(_cvtsh_ss(hm) * (float)mn);
-        return;
+        return _mm256_and_si256(q, _mm256_set1_epi8(15));
     }
     case PX_Q6_K: {
         int hf = sub / 8, p = (sub % 8) / 2, l0 = 16 * (sub % 2);
@@ -366,39 +364,43 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void unpack_avx5
         __m128i qh = _mm_loadu_si128((const __m128i *)(b + 128 + 32 * hf + l0));
         ql = _mm_and_si128(_mm_srl_epi16(ql, _mm_cvtsi32_si128(4 * (p >> 1))), _mm_set1_epi8(15));
         qh = _mm_and_si128(_mm_srl_epi16(qh, _mm_cvtsi32_si128(2 * p)), _mm_set1_epi8(3));
-        _mm_storeu_si128((__m128i *)v, _mm_sub_epi8(_mm_or_si128(ql, _mm_slli_epi16(qh, 4)), _mm_set1_epi8(32)));
         memcpy(&h, b + 208, 2);
         *s = _cvtsh_ss(h) * (float)(int8_t)b[192 + sub];
         *m = 0;
-        return;
+        return _mm256_castsi128_si256(_mm_sub_epi8(_mm_or_si128(ql, _mm_slli_epi16(qh, 4)), _mm_set1_epi8(32)));
     }
-    default: ty->unpack(b, sub, v, s, m); return;
+    default: {
+        int8_t v[32] = {0};
+        ty->unpack(b, sub, v, s, m);
+        return _mm256_loadu_si256((const __m256i *)v);
+    }
     }
 }
 
 __attribute__((target(GQ_AVX512), always_inline)) static inline void pack_avx512_t(const gq_ctx *c, int64_t n0,
-                                                                                  uint8_t *panel, const px_dtype t) {
+                                                                                  uint8_t *panel, const px_dtype t,
+                                                                                  const int bs) {
     const cpu_gemm_q_args *g = c->g;
     const gq_type *ty = c->ty;
-    const int bs = ty->bs;
     const uint8_t *rows[NR];
     for (int r = 0; r < NR; r++) rows[r] = g->B + (size_t)(n0 + r < g->N ? n0 + r : n0) * g->row_bytes;
     const __m512i ones = _mm512_set1_epi8(1);
     const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-    __attribute__((aligned(64))) int8_t v[NR][32];
     for (int64_t blk = 0; blk < c->nb; blk++) {
         uint8_t *rec = panel + (size_t)blk * c->rec;
         float *s = (float *)(void *)(rec + (size_t)bs * NR + 64), *m = s + NR;
         int64_t stored = blk / ty->per_super;
         int sub = (int)(blk - stored * ty->per_super);
-        for (int r = 0; r < NR; r++) unpack_avx512(ty, t, rows[r] + (size_t)stored * ty->block_bytes, sub, v[r], &s[r], &m[r]);
+        size_t off = (size_t)stored * ty->block_bytes;
         __m512i o[8], sum = _mm512_setzero_si512();
         if (bs == 32) {
             /* z[k] = rows k and k + 8; 8x8 dword transposes in both halves */
             __m512i z[8], tt[8], u[8];
-            for (int k = 0; k < 8; k++)
-                z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_load_si256((const __m256i *)v[k])),
-                                          _mm256_load_si256((const __m256i *)v[k + 8]), 1);
+            for (int k = 0; k < 8; k++) {
+                __m256i lo8 = unpack_avx512(ty, t, rows[k] + off, sub, &s[k], &m[k]);
+                __m256i hi8 = unpack_avx512(ty, t, rows[k + 8] + off, sub, &s[k + 8], &m[k + 8]);
+                z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(lo8), hi8, 1);
+            }
             for (int k = 0; k < 8; k += 2) {
                 tt[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
                 tt[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
@@ -416,13 +418,12 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void pack_avx512
             }
         } else {
             /* z[k] = rows k, k + 4, k + 8, k + 12: 4x4 dword transposes per 128-bit lane */
+            __m128i x[NR];
+            for (int r = 0; r < NR; r++) x[r] = _mm256_castsi256_si128(unpack_avx512(ty, t, rows[r] + off, sub, &s[r], &m[r]));
             __m512i z[4], tt[4];
             for (int k = 0; k < 4; k++)
-                z[k] = _mm512_inserti64x4(
-                    _mm512_castsi256_si512(_mm256_set_m128i(_mm_load_si128((const __m128i *)v[k + 4]),
-                                                            _mm_load_si128((const __m128i *)v[k]))),
-                    _mm256_set_m128i(_mm_load_si128((const __m128i *)v[k + 12]), _mm_load_si128((const __m128i *)v[k + 8])),
-                    1);
+                z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(x[k + 4], x[k])),
+                                          _mm256_set_m128i(x[k + 12], x[k + 8]), 1);
             tt[0] = _mm512_unpacklo_epi32(z[0], z[1]);
             tt[1] = _mm512_unpackhi_epi32(z[0], z[1]);
             tt[2] = _mm512_unpacklo_epi32(z[2], z[3]);
@@ -443,12 +444,15 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void pack_avx512
 /* One copy per common type, the type's unpacking inlined. */
 __attribute__((target(GQ_AVX512))) static void pack_panel_avx512(const gq_ctx *c, int64_t n0, uint8_t *panel) {
     switch (c->ty->t) {
-    case PX_Q4_0: pack_avx512_t(c, n0, panel, PX_Q4_0); break;
-    case PX_Q5_0: pack_avx512_t(c, n0, panel, PX_Q5_0); break;
-    case PX_Q8_0: pack_avx512_t(c, n0, panel, PX_Q8_0); break;
-    case PX_Q4_K: pack_avx512_t(c, n0, panel, PX_Q4_K); break;
-    case PX_Q6_K: pack_avx512_t(c, n0, panel, PX_Q6_K); break;
-    default: pack_avx512_t(c, n0, panel, PX_DTYPE_COUNT); break;
+    case PX_Q4_0: pack_avx512_t(c, n0, panel, PX_Q4_0, 32); break;
+    case PX_Q5_0: pack_avx512_t(c, n0, panel, PX_Q5_0, 32); break;
+    case PX_Q8_0: pack_avx512_t(c, n0, panel, PX_Q8_0, 32); break;
+    case PX_Q4_K: pack_avx512_t(c, n0, panel, PX_Q4_K, 32); break;
+    case PX_Q6_K: pack_avx512_t(c, n0, panel, PX_Q6_K, 16); break;
+    default:
+        if (c->ty->bs == 32) pack_avx512_t(c, n0, panel, PX_DTYPE_COUNT, 32);
+        else pack_avx512_t(c, n0, panel, PX_DTYPE_COUNT, 16);
+        break;
     }
 }
 #endif
