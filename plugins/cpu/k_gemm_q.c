@@ -205,10 +205,14 @@ typedef struct gq_act {
     uint8_t *q;
     float *da;
     int32_t *as;
+    int32_t *ci; /* one-row products (M <= GV_MAX_M): per block of 32, eight lanes of -offset x (sum of 4 values) */
 } gq_act;
 
+#define GV_MAX_M 4
+
 size_t cpu_gemm_q_act_bytes(int64_t M, int64_t K) {
-    return (size_t)(M * K) + (size_t)(M * (K / 32)) * sizeof(float) + (size_t)(M * (K / 16)) * sizeof(int32_t) + 128;
+    size_t ci = M <= GV_MAX_M ? (size_t)(M * K) * sizeof(int32_t) / 4 : 0;
+    return (size_t)(M * K) + (size_t)(M * (K / 32)) * sizeof(float) + (size_t)(M * (K / 16)) * sizeof(int32_t) + ci + 192;
 }
 
 static gq_act act_layout(void *base, int64_t M, int64_t K) {
@@ -216,6 +220,7 @@ static gq_act act_layout(void *base, int64_t M, int64_t K) {
     a.q = base;
     a.da = (float *)(void *)(a.q + ((size_t)(M * K) + 63) / 64 * 64);
     a.as = (int32_t *)(void *)(a.da + M * (K / 32));
+    a.ci = (int32_t *)(void *)(((uintptr_t)(a.as + M * (K / 16)) + 63) & ~(uintptr_t)63);
     return a;
 }
 
@@ -778,6 +783,127 @@ static void panel_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     }
 }
 
+/* ---- one-row products (decode) for Q4_1, Q5_0, Q5_1, IQ4_NL ---------------------------
+ * A row's blocks are read in place, in order (the prefetchers see one stream
+ * per row), unpacked to unsigned bytes u (nibbles; Q5_x with their fifth
+ * bit; IQ4_NL's codebook value + 128) and multiplied with the signed
+ * activations by vpdpbusd, starting from -offset x (sum of each 4
+ * activations) so that each lane holds an exact sum of v * a; then per block
+ * acc = fma((float)lanes, s * da, acc) in 8 lanes, the offsets m of Q4_1/Q5_1
+ * as m * da * (sum of a) in a float of their own. Two blocks per step. */
+#ifdef GQ_X86
+__attribute__((target(GQ_AVX512), always_inline)) static inline __m256i gv_unpack(const uint8_t *b, const px_dtype t) {
+    int q5 = t == PX_Q5_0 || t == PX_Q5_1;
+    const uint8_t *qs = b + (t == PX_Q4_1 ? 4 : t == PX_Q5_0 ? 6 : t == PX_Q5_1 ? 8 : 2);
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i x = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(15)), _mm_and_si128(q, _mm_set1_epi8(15)));
+    if (q5) {
+        uint32_t qh;
+        memcpy(&qh, b + (t == PX_Q5_0 ? 2 : 4), 4);
+        x = _mm256_or_si256(x, _mm256_maskz_mov_epi8(qh, _mm256_set1_epi8(16)));
+    }
+    if (t == PX_IQ4_NL)
+        x = _mm256_shuffle_epi8( /* the codebook + 128 */
+            _mm256_broadcastsi128_si256(_mm_xor_si128(_mm_loadu_si128((const __m128i *)px_iq4nl_values), _mm_set1_epi8(-128))), x);
+    return x;
+}
+
+__attribute__((target(GQ_AVX512), always_inline)) static inline float gv_dot_t(const uint8_t *w, const int8_t *a,
+                                                                                const float *da, const int32_t *as,
+                                                                                const int32_t *ci, int64_t nb,
+                                                                                const px_dtype t, const size_t bb) {
+    const int has_min = t == PX_Q4_1 || t == PX_Q5_1;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float macc = 0;
+    int64_t b = 0;
+    for (; b < nb; b += 2) {
+        const uint8_t *w0 = w + (size_t)b * bb;
+        int two = b + 1 < nb;
+        uint16_t h0, h1;
+        memcpy(&h0, w0, 2);
+        __m256i s0 = _mm256_dpbusd_epi32(_mm256_load_si256((const __m256i *)(ci + 8 * b)), gv_unpack(w0, t),
+                                         _mm256_loadu_si256((const __m256i *)(a + 32 * b)));
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(_cvtsh_ss(h0) * da[b]), acc0);
+        if (has_min) {
+            uint16_t hm;
+            memcpy(&hm, w0 + 2, 2);
+            macc = fmaf(_cvtsh_ss(hm), da[b] * (float)(as[2 * b] + as[2 * b + 1]), macc);
+        }
+        if (!two) break;
+        const uint8_t *w1 = w0 + bb;
+        memcpy(&h1, w1, 2);
+        __m256i s1 = _mm256_dpbusd_epi32(_mm256_load_si256((const __m256i *)(ci + 8 * b + 8)), gv_unpack(w1, t),
+                                         _mm256_loadu_si256((const __m256i *)(a + 32 * b + 32)));
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(_cvtsh_ss(h1) * da[b + 1]), acc1);
+        if (has_min) {
+            uint16_t hm;
+            memcpy(&hm, w1 + 2, 2);
+            macc = fmaf(_cvtsh_ss(hm), da[b + 1] * (float)(as[2 * b + 2] + as[2 * b + 3]), macc);
+        }
+    }
+    __m256 v = _mm256_add_ps(acc0, acc1);
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x) + macc;
+}
+
+static int gv_offset(px_dtype t) { return t == PX_Q5_0 ? 16 : t == PX_IQ4_NL ? 128 : 0; }
+
+/* The starting lanes of each block: -offset x (sum of each 4 activations). */
+__attribute__((target(GQ_AVX512))) static void gv_init(const gq_ctx *c, int64_t m) {
+    int64_t K = c->g->K;
+    const int8_t *a = (const int8_t *)c->act.q + m * K;
+    int32_t *ci = c->act.ci + m * (K / 4);
+    const __m256i ones = _mm256_set1_epi8(1), off = _mm256_set1_epi32(-gv_offset(c->g->wt));
+    for (int64_t b = 0; b < K / 32; b++) {
+        __m256i g4 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, _mm256_loadu_si256((const __m256i *)(a + 32 * b)));
+        _mm256_store_si256((__m256i *)(ci + 8 * b), _mm256_mullo_epi32(g4, off));
+    }
+}
+
+#define GV_CASE(T, BB)                                                                                         \
+    case T:                                                                                                    \
+        for (int64_t n = b; n < e; n++)                                                                        \
+            for (int64_t m = 0; m < g->M; m++)                                                                 \
+                g->O[m * g->N + n] = gv_dot_t(g->B + (size_t)n * g->row_bytes, (const int8_t *)c->act.q + m * K,   \
+                                              c->act.da + m * (K / 32), c->act.as + m * (K / 16),              \
+                                              c->act.ci + m * (K / 4), K / 32, T, BB) +                        \
+                                     (g->bias ? g->bias[n] : 0.0f);                                            \
+        break;
+
+__attribute__((target(GQ_AVX512))) static void gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const gq_ctx *c = vctx;
+    const cpu_gemm_q_args *g = c->g;
+    const int64_t K = g->K;
+    switch (g->wt) {
+        GV_CASE(PX_Q4_1, 20)
+        GV_CASE(PX_Q5_0, 22)
+        GV_CASE(PX_Q5_1, 24)
+        GV_CASE(PX_IQ4_NL, 18)
+    default: break;
+    }
+}
+#endif
+
+static int gv_has(const cpu_gemm_q_args *g) {
+#ifdef GQ_X86
+    return g->level >= 2 && g->M <= GV_MAX_M &&
+           (g->wt == PX_Q4_1 || g->wt == PX_Q5_0 || g->wt == PX_Q5_1 || g->wt == PX_IQ4_NL);
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    quant_range(vctx, b, e, thread);
+#ifdef GQ_X86
+    for (int64_t m = b; m < e; m++) gv_init(vctx, m);
+#endif
+}
+
 void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
     gq_ctx c;
     c.g = g;
@@ -789,6 +915,14 @@ void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
     c.flip = g->level >= 2;
 #else
     c.flip = 0;
+#endif
+#ifdef GQ_X86
+    if (gv_has(g)) {
+        c.flip = 0; /* signed activations: the weights are vpdpbusd's unsigned side */
+        h->parallel_for(g->M, 1, quant_gv_range, &c);
+        h->parallel_for(g->N, cpu_grain(g->M * g->K, 1 << 16), gv_range, &c);
+        return;
+    }
 #endif
     h->parallel_for(g->M, 1, quant_range, &c);
     h->parallel_for((g->N + NR - 1) / NR, 1, panel_range, &c);
