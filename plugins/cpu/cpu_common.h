@@ -214,6 +214,9 @@ CPU_KERNEL_DECL(unary);
 CPU_KERNEL_DECL(matmul);     /* k_matmul.c */
 CPU_KERNEL_DECL(matmul_act);
 CPU_KERNEL_DECL(matmul_q);  /* k_matmul_q.c */
+CPU_KERNEL_DECL(matmul_bf16); /* k_matmul_bf16.c */
+px_status cpu_matmul_bf16_prepare(void *dev, const px_node_desc *node, void **out_state);
+void cpu_matmul_bf16_release(void *dev, void *op_state);
 px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_state);
 void cpu_matmul_q_release(void *dev, void *op_state);
 const char *cpu_matmul_q_isa_name(void);

@@ -263,6 +263,13 @@ static void gen_matmul(crng *r, case_sink sink, void *ctx) {
             matmul_case(r, sink, ctx, pairs[pi][0], pairs[pi][1], k & 1, batch, M, K, N, (int)rng_int(r, 0, 2),
                         (k & 2) != 0);
         }
+    /* F16/BF16 weights with trans_b = 1 (a model's layout): one-row products, tiles and their leftovers */
+    for (int hi = 0; hi < 2; hi++)
+        for (int k = 0; k < 6; k++) {
+            int64_t M = rng_pick(r, (const int64_t[]){1, 2, 5, 8, 13}, 5);
+            int64_t K = rng_pick(r, (const int64_t[]){16, 31, 64, 100, 300}, 5), N = rng_pick(r, (const int64_t[]){1, 5, 17}, 3);
+            matmul_case(r, sink, ctx, PX_F32, hi ? PX_BF16 : PX_F16, 1, 0, M, K, N, k & 1, (k & 2) != 0);
+        }
     /* block-quantized weights, trans_b = 1, K a multiple of the block */
     for (int qi = 0; qi < N_QUANT; qi++) {
         px_dtype q = k_quant[qi];
