@@ -228,7 +228,17 @@ CPU_KERNEL_DECL(rope);
 CPU_KERNEL_DECL(swiglu);
 CPU_KERNEL_DECL(attention); /* k_attention.c */
 CPU_KERNEL_DECL(attention_f32); /* k_attention_f32.c */
-px_status cpu_attention_cache_update(const px_kernel_args *a, int64_t *nk);
+/* ATTENTION's shapes and attributes, after the checks and the cache update
+ * (k_attention.c); k and v are what the queries read (the caches if any). */
+typedef struct cpu_att_args {
+    int64_t T, Hq, Hkv, G, D, Dv, nk;
+    int causal;
+    int64_t window;
+    double softcap, scale;
+    const int32_t *pos;
+    const px_tensor *k, *v;
+} cpu_att_args;
+px_status cpu_attention_begin(const px_kernel_args *a, cpu_att_args *p);
 int64_t cpu_attention_heads_per_item(int64_t T, int64_t Hkv, int64_t G, int32_t threads);
 /* The SIMD level k_matmul_q.c picked (PLEXUS_CPU_ISA caps it): 2 avx512-vnni
  * (x86) / dotprod (arm), 1 avx2 / neon, 0 scalar. */

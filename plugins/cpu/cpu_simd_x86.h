@@ -29,5 +29,29 @@ CPU_AVX512_TARGET static inline __m512 cpu_exp_avx512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+/* 16 rows of 8 dwords, z[k] = rows k (low half) and k + 8 (high half), to 8
+ * vectors of one dword of all 16 rows (o[j] lane r = row r's dword j): 8x8
+ * transposes in both 256-bit halves (unpack, then 128-bit lanes across). */
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw"), always_inline)) static inline void
+cpu_transpose_16x8_epi32(const __m512i z[8], __m512i o[8]) {
+    const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    __m512i t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
+        t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);
+        u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
+        u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);
+        u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
+    }
+    /* u[j] (rows 0-3, 8-11) and u[j + 4] (rows 4-7, 12-15) hold dwords j and j + 4 */
+    for (int j = 0; j < 4; j++) {
+        o[j] = _mm512_permutex2var_epi64(u[j], lo, u[j + 4]);
+        o[j + 4] = _mm512_permutex2var_epi64(u[j], hi, u[j + 4]);
+    }
+}
+
 #endif
 #endif

@@ -70,14 +70,12 @@ void cpu_attention_need(const px_node_desc *node, const cpu_shape *in, int32_t n
 }
 
 typedef struct att_ctx {
-    int64_t T, Hq, Hkv, G, gs, ngs, D, Dv, nk;
-    int causal;
-    int64_t window;
+    cpu_att_args p;
+    int64_t gs, ngs;
     double softcap, scale;
     px_dtype qdt, kdt, vdt, odt, mdt;
     const void *q, *k, *v, *mask;
     void *o;
-    const int32_t *pos;
     int64_t mr, mc; /* mask rows and columns (1: broadcast) */
     const cpu_scratch *s;
 } att_ctx;
@@ -93,24 +91,24 @@ static double dot8(const double *x, const double *y, int64_t n) {
 }
 
 static void att_item(const att_ctx *c, int64_t item, uint8_t *scr) {
-    const int64_t D = c->D, Dv = c->Dv, nk = c->nk;
-    int64_t per_t = c->Hkv * c->ngs;
+    const int64_t D = c->p.D, Dv = c->p.Dv, nk = c->p.nk;
+    int64_t per_t = c->p.Hkv * c->ngs;
     int64_t t = item / per_t, r = item - t * per_t, hk = r / c->ngs, g0 = (r - hk * c->ngs) * c->gs;
-    int64_t gs = c->G - g0 < c->gs ? c->G - g0 : c->gs;
+    int64_t gs = c->p.G - g0 < c->gs ? c->p.G - g0 : c->gs;
     double *q = (double *)(void *)scr, *sc = q + gs * D, *acc = sc + gs * nk, *krow = acc + gs * Dv,
            *vrow = krow + D, mx[64], sum[64];
     float *tmp = (float *)(void *)(vrow + Dv);
-    int64_t p = c->pos ? (int64_t)c->pos[t] : t;
-    int64_t h0 = hk * c->G + g0;
-    for (int64_t g = 0; g < gs; g++) cpu_load_f64(c->qdt, c->q, (t * c->Hq + h0 + g) * D, 1, D, q + g * D);
+    int64_t p = c->p.pos ? (int64_t)c->p.pos[t] : t;
+    int64_t h0 = hk * c->p.G + g0;
+    for (int64_t g = 0; g < gs; g++) cpu_load_f64(c->qdt, c->q, (t * c->p.Hq + h0 + g) * D, 1, D, q + g * D);
     /* logits */
     for (int64_t j = 0; j < nk; j++) {
-        int vis = (!c->causal || j <= p) && (c->window <= 0 || j > p - c->window);
+        int vis = (!c->p.causal || j <= p) && (c->p.window <= 0 || j > p - c->p.window);
         if (!vis) {
             for (int64_t g = 0; g < gs; g++) sc[g * nk + j] = -INFINITY;
             continue;
         }
-        cpu_load_row_f64(c->kdt, c->k, (j * c->Hkv + hk) * D, D, krow, tmp);
+        cpu_load_row_f64(c->kdt, c->k, (j * c->p.Hkv + hk) * D, D, krow, tmp);
         double mv = 0;
         if (c->mask)
             cpu_load_f64(c->mdt, c->mask, (c->mr == 1 ? 0 : t) * c->mc + (c->mc == 1 ? 0 : j), 1, 1, &mv);
@@ -134,7 +132,7 @@ static void att_item(const att_ctx *c, int64_t item, uint8_t *scr) {
         int need = 0;
         for (int64_t g = 0; g < gs; g++) need |= sc[g * nk + j] != -INFINITY && mx[g] != -INFINITY;
         if (!need) continue;
-        cpu_load_row_f64(c->vdt, c->v, (j * c->Hkv + hk) * Dv, Dv, vrow, tmp);
+        cpu_load_row_f64(c->vdt, c->v, (j * c->p.Hkv + hk) * Dv, Dv, vrow, tmp);
         for (int64_t g = 0; g < gs; g++) {
             if (mx[g] == -INFINITY || sc[g * nk + j] == -INFINITY) continue;
             double w = exp(sc[g * nk + j] - mx[g]);
@@ -149,7 +147,7 @@ static void att_item(const att_ctx *c, int64_t item, uint8_t *scr) {
             double inv = 1.0 / sum[g];
             for (int64_t d = 0; d < Dv; d++) ag[d] *= inv;
         }
-        cpu_store_f64(c->odt, c->o, (t * c->Hq + h0 + g) * Dv, 1, Dv, ag);
+        cpu_store_f64(c->odt, c->o, (t * c->p.Hq + h0 + g) * Dv, 1, Dv, ag);
     }
 }
 
@@ -181,7 +179,7 @@ static void cache_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
 
 /* Checks the shapes and positions, writes k and v into the caches (if any)
  * and gives the number of keys the queries may see. */
-px_status cpu_attention_cache_update(const px_kernel_args *a, int64_t *nk) {
+static px_status cache_update(const px_kernel_args *a, int64_t *nk) {
     const px_host_api *h = a->host;
     const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2], *O = &a->outputs[0];
     int64_t T = Q->ne[0], Hq = Q->ne[1], D = Q->ne[2], Hkv = K->ne[1], Dv = V->ne[2];
@@ -219,35 +217,46 @@ px_status cpu_attention_cache_update(const px_kernel_args *a, int64_t *nk) {
     return PX_OK;
 }
 
+px_status cpu_attention_begin(const px_kernel_args *a, cpu_att_args *p) {
+    const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2];
+    const px_node_desc *nd = a->node;
+    memset(p, 0, sizeof *p);
+    px_status st = cache_update(a, &p->nk);
+    if (st) return st;
+    p->T = Q->ne[0];
+    p->Hq = Q->ne[1];
+    p->D = Q->ne[2];
+    p->Hkv = K->ne[1];
+    p->Dv = V->ne[2];
+    p->G = p->Hq / p->Hkv;
+    p->causal = px_attr_int(nd->attrs, nd->n_attrs, "causal", 1) != 0;
+    p->window = px_attr_int(nd->attrs, nd->n_attrs, "window", 0);
+    p->softcap = px_attr_float(nd->attrs, nd->n_attrs, "softcap", 0.0);
+    p->scale = px_attr_float(nd->attrs, nd->n_attrs, "scale", p->D > 0 ? 1.0 / sqrt((double)p->D) : 1.0);
+    p->pos = cpu_arg_in(a, 5) ? a->inputs[5].data : NULL;
+    int cache = cpu_arg_in(a, 3) && cpu_arg_in(a, 4);
+    p->k = cache ? &a->inputs[3] : K;
+    p->v = cache ? &a->inputs[4] : V;
+    return PX_OK;
+}
+
 px_status cpu_attention_run(const px_kernel_args *a) {
     const px_host_api *h = a->host;
-    const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2], *O = &a->outputs[0];
-    const px_node_desc *nd = a->node;
+    const px_tensor *Q = &a->inputs[0], *O = &a->outputs[0];
     att_ctx c;
     memset(&c, 0, sizeof c);
-    px_status st = cpu_attention_cache_update(a, &c.nk);
+    px_status st = cpu_attention_begin(a, &c.p);
     if (st) return st;
-    c.T = Q->ne[0];
-    c.Hq = Q->ne[1];
-    c.D = Q->ne[2];
-    c.Hkv = K->ne[1];
-    c.Dv = V->ne[2];
-    c.G = c.Hq / c.Hkv;
-    c.causal = px_attr_int(nd->attrs, nd->n_attrs, "causal", 1) != 0;
-    c.window = px_attr_int(nd->attrs, nd->n_attrs, "window", 0);
-    c.softcap = px_attr_float(nd->attrs, nd->n_attrs, "softcap", 0.0);
-    c.scale = px_attr_float(nd->attrs, nd->n_attrs, "scale", c.D > 0 ? 1.0 / sqrt((double)c.D) : 1.0);
+    c.softcap = c.p.softcap;
+    c.scale = c.p.scale;
     c.qdt = Q->dtype;
     c.odt = O->dtype;
     c.q = Q->data;
     c.o = O->data;
-    c.pos = cpu_arg_in(a, 5) ? a->inputs[5].data : NULL;
-    int cache = cpu_arg_in(a, 3) && cpu_arg_in(a, 4);
-    const px_tensor *KS = cache ? &a->inputs[3] : K, *VS = cache ? &a->inputs[4] : V;
-    c.k = KS->data;
-    c.v = VS->data;
-    c.kdt = KS->dtype;
-    c.vdt = VS->dtype;
+    c.k = c.p.k->data;
+    c.v = c.p.v->data;
+    c.kdt = c.p.k->dtype;
+    c.vdt = c.p.v->dtype;
     if (cpu_arg_in(a, 6)) {
         const px_tensor *M = &a->inputs[6];
         c.mask = M->data;
@@ -256,9 +265,9 @@ px_status cpu_attention_run(const px_kernel_args *a) {
         c.mc = M->rank >= 1 ? M->ne[M->rank - 1] : 1;
         /* the key axis of the mask may be longer than the keys seen (a mask
          * over the whole cache); rows must be 1 or T */
-        if ((c.mr != 1 && c.mr != c.T) || (c.mc != 1 && c.mc < c.nk))
+        if ((c.mr != 1 && c.mr != c.p.T) || (c.mc != 1 && c.mc < c.p.nk))
             return h->set_error(PX_ERR_SHAPE, "attention: mask [%lld, %lld] does not broadcast to [T = %lld, keys = %lld]",
-                                (long long)c.mr, (long long)c.mc, (long long)c.T, (long long)c.nk);
+                                (long long)c.mr, (long long)c.mc, (long long)c.p.T, (long long)c.p.nk);
         if (cpu_numel(M) == 0) c.mask = NULL, c.mr = c.mc = 1;
     }
     if (cpu_numel(O) == 0) return PX_OK;
@@ -266,11 +275,11 @@ px_status cpu_attention_run(const px_kernel_args *a) {
     st = cpu_scratch_begin(a, cpu_attention_need, &s);
     if (st) return st;
     c.s = &s;
-    c.gs = cpu_attention_heads_per_item(c.T, c.Hkv, c.G, s.n_threads);
+    c.gs = cpu_attention_heads_per_item(c.p.T, c.p.Hkv, c.p.G, s.n_threads);
     if (c.gs > 64) c.gs = 64; /* mx/sum live on the stack */
-    c.ngs = (c.G + c.gs - 1) / c.gs;
-    int64_t per_item = c.gs * c.nk * (c.D + c.Dv) + 1;
-    h->parallel_for(c.T * c.Hkv * c.ngs, cpu_grain(per_item, 1 << 15), att_range, &c);
+    c.ngs = (c.p.G + c.gs - 1) / c.gs;
+    int64_t per_item = c.gs * c.p.nk * (c.p.D + c.p.Dv) + 1;
+    h->parallel_for(c.p.T * c.p.Hkv * c.ngs, cpu_grain(per_item, 1 << 15), att_range, &c);
     cpu_scratch_end(a, &s);
     return PX_OK;
 }

@@ -34,15 +34,13 @@ int cpu_attention_f32_supports(void *dev, const px_node_desc *n) {
 }
 
 typedef struct af_ctx {
-    int64_t T, Hq, Hkv, G, gs, ngs, D, Dv, nk;
-    int causal;
-    int64_t window;
+    cpu_att_args p;
+    int64_t gs, ngs;
     float softcap, scale;
     px_dtype kdt, vdt;
     const float *q;
     const uint8_t *k, *v;
     float *o;
-    const int32_t *pos;
     const cpu_scratch *s;
 } af_ctx;
 
@@ -70,20 +68,20 @@ AF_TARGET static const float *row_f32(px_dtype dt, const uint8_t *base, int64_t 
 }
 
 AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
-    const int64_t D = c->D, Dv = c->Dv, nk = c->nk;
-    int64_t per_t = c->Hkv * c->ngs;
+    const int64_t D = c->p.D, Dv = c->p.Dv, nk = c->p.nk;
+    int64_t per_t = c->p.Hkv * c->ngs;
     int64_t t = item / per_t, r = item - t * per_t, hk = r / c->ngs, g0 = (r - hk * c->ngs) * c->gs;
-    int64_t gs = c->G - g0 < c->gs ? c->G - g0 : c->gs;
+    int64_t gs = c->p.G - g0 < c->gs ? c->p.G - g0 : c->gs;
     float *sc = scr, *acc = sc + gs * nk, *kbuf = acc + gs * Dv, *vbuf = kbuf + D, mx[64], sum[64];
-    int64_t p = c->pos ? (int64_t)c->pos[t] : t;
-    int64_t h0 = hk * c->G + g0;
-    const float *q = c->q + (t * c->Hq + h0) * D; /* gs rows of D */
+    int64_t p = c->p.pos ? (int64_t)c->p.pos[t] : t;
+    int64_t h0 = hk * c->p.G + g0;
+    const float *q = c->q + (t * c->p.Hq + h0) * D; /* gs rows of D */
     int64_t j0 = 0, j1 = nk - 1;
-    if (c->causal && p < j1) j1 = p;
-    if (c->window > 0 && p - c->window + 1 > j0) j0 = p - c->window + 1;
+    if (c->p.causal && p < j1) j1 = p;
+    if (c->p.window > 0 && p - c->p.window + 1 > j0) j0 = p - c->p.window + 1;
     for (int64_t g = 0; g < gs; g++) mx[g] = -INFINITY, sum[g] = 0;
     for (int64_t j = j0; j <= j1; j++) {
-        const float *k = row_f32(c->kdt, c->k, j, c->Hkv, hk, D, kbuf);
+        const float *k = row_f32(c->kdt, c->k, j, c->p.Hkv, hk, D, kbuf);
         for (int64_t g = 0; g < gs; g++) {
             __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
             const float *qg = q + g * D;
@@ -114,7 +112,7 @@ AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
     }
     memset(acc, 0, sizeof(float) * (size_t)(gs * Dv));
     for (int64_t j = j0; j <= j1; j++) {
-        const float *v = row_f32(c->vdt, c->v, j, c->Hkv, hk, Dv, vbuf);
+        const float *v = row_f32(c->vdt, c->v, j, c->p.Hkv, hk, Dv, vbuf);
         for (int64_t g = 0; g < gs; g++) {
             __m512 wv = _mm512_set1_ps(sc[g * nk + j]);
             float *ag = acc + g * Dv;
@@ -123,7 +121,7 @@ AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
         }
     }
     for (int64_t g = 0; g < gs; g++) {
-        float *o = c->o + (t * c->Hq + h0 + g) * Dv, *ag = acc + g * Dv;
+        float *o = c->o + (t * c->p.Hq + h0 + g) * Dv, *ag = acc + g * Dv;
         __m512 inv = _mm512_set1_ps(j0 <= j1 ? 1.0f / sum[g] : 0.0f); /* a query that sees no key gives zeros */
         for (int64_t d = 0; d < Dv; d += 16) _mm512_storeu_ps(o + d, _mm512_mul_ps(_mm512_loadu_ps(ag + d), inv));
     }
@@ -139,41 +137,29 @@ static void af_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
  * and writes k and v into the caches); then the F32 loop. */
 px_status cpu_attention_f32_run(const px_kernel_args *a) {
     const px_host_api *h = a->host;
-    const px_tensor *Q = &a->inputs[0], *K = &a->inputs[1], *V = &a->inputs[2], *O = &a->outputs[0];
-    const px_node_desc *nd = a->node;
+    const px_tensor *O = &a->outputs[0];
     af_ctx c;
     memset(&c, 0, sizeof c);
-    px_status st = cpu_attention_cache_update(a, &c.nk);
+    px_status st = cpu_attention_begin(a, &c.p);
     if (st) return st;
-    c.T = Q->ne[0];
-    c.Hq = Q->ne[1];
-    c.D = Q->ne[2];
-    c.Hkv = K->ne[1];
-    c.Dv = V->ne[2];
-    c.G = c.Hq / c.Hkv;
-    c.causal = px_attr_int(nd->attrs, nd->n_attrs, "causal", 1) != 0;
-    c.window = px_attr_int(nd->attrs, nd->n_attrs, "window", 0);
-    c.softcap = (float)px_attr_float(nd->attrs, nd->n_attrs, "softcap", 0.0);
-    c.scale = (float)px_attr_float(nd->attrs, nd->n_attrs, "scale", 1.0 / sqrt((double)c.D));
-    c.q = Q->data;
+    c.softcap = (float)c.p.softcap;
+    c.scale = (float)c.p.scale;
+    c.q = a->inputs[0].data;
     c.o = O->data;
-    c.pos = cpu_arg_in(a, 5) ? a->inputs[5].data : NULL;
-    int cache = cpu_arg_in(a, 3) && cpu_arg_in(a, 4);
-    const px_tensor *KS = cache ? &a->inputs[3] : K, *VS = cache ? &a->inputs[4] : V;
-    c.k = KS->data;
-    c.v = VS->data;
-    c.kdt = KS->dtype;
-    c.vdt = VS->dtype;
+    c.k = c.p.k->data;
+    c.v = c.p.v->data;
+    c.kdt = c.p.k->dtype;
+    c.vdt = c.p.v->dtype;
     if (cpu_numel(O) == 0) return PX_OK;
     cpu_scratch s;
     st = cpu_scratch_begin(a, cpu_attention_need, &s); /* sized in doubles for attention_ref: room to spare */
     if (st) return st;
     c.s = &s;
-    c.gs = cpu_attention_heads_per_item(c.T, c.Hkv, c.G, s.n_threads);
+    c.gs = cpu_attention_heads_per_item(c.p.T, c.p.Hkv, c.p.G, s.n_threads);
     if (c.gs > 64) c.gs = 64;
-    c.ngs = (c.G + c.gs - 1) / c.gs;
-    int64_t per_item = c.gs * c.nk * (c.D + c.Dv) + 1;
-    h->parallel_for(c.T * c.Hkv * c.ngs, cpu_grain(per_item, 1 << 15), af_range, &c);
+    c.ngs = (c.p.G + c.gs - 1) / c.gs;
+    int64_t per_item = c.gs * c.p.nk * (c.p.D + c.p.Dv) + 1;
+    h->parallel_for(c.p.T * c.p.Hkv * c.ngs, cpu_grain(per_item, 1 << 15), af_range, &c);
     cpu_scratch_end(a, &s);
     return PX_OK;
 }

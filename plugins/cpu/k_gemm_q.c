@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "k_gemm_q.h"
+#include "cpu_simd_x86.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -390,7 +391,6 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void pack_avx512
     const uint8_t *rows[NR];
     for (int r = 0; r < NR; r++) rows[r] = g->B + (size_t)(n0 + r < g->N ? n0 + r : n0) * g->row_bytes;
     const __m512i ones = _mm512_set1_epi8(1);
-    const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
     for (int64_t blk = 0; blk < c->nb; blk++) {
         uint8_t *rec = panel + (size_t)blk * c->rec;
         float *s = (float *)(void *)(rec + (size_t)bs * NR + 64), *m = s + NR;
@@ -400,27 +400,13 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void pack_avx512
         __m512i o[8], sum = _mm512_setzero_si512();
         if (bs == 32) {
             /* z[k] = rows k and k + 8; 8x8 dword transposes in both halves */
-            __m512i z[8], tt[8], u[8];
+            __m512i z[8];
             for (int k = 0; k < 8; k++) {
                 __m256i lo8 = unpack_avx512(ty, t, rows[k] + off, sub, &s[k], &m[k]);
                 __m256i hi8 = unpack_avx512(ty, t, rows[k + 8] + off, sub, &s[k + 8], &m[k + 8]);
                 z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(lo8), hi8, 1);
             }
-            for (int k = 0; k < 8; k += 2) {
-                tt[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
-                tt[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
-            }
-            for (int k = 0; k < 8; k += 4) {
-                u[k] = _mm512_unpacklo_epi64(tt[k], tt[k + 2]);
-                u[k + 1] = _mm512_unpackhi_epi64(tt[k], tt[k + 2]);
-                u[k + 2] = _mm512_unpacklo_epi64(tt[k + 1], tt[k + 3]);
-                u[k + 3] = _mm512_unpackhi_epi64(tt[k + 1], tt[k + 3]);
-            }
-            /* u[j] (rows 0-3, 8-11) and u[j + 4] (rows 4-7, 12-15) hold k groups j and j + 4 */
-            for (int j = 0; j < 4; j++) {
-                o[j] = _mm512_permutex2var_epi64(u[j], lo, u[j + 4]);
-                o[j + 4] = _mm512_permutex2var_epi64(u[j], hi, u[j + 4]);
-            }
+            cpu_transpose_16x8_epi32(z, o);
         } else {
             /* z[k] = rows k, k + 4, k + 8, k + 12: 4x4 dword transposes per 128-bit lane */
             __m128i x[NR];
@@ -808,39 +794,35 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline __m256i gv_unpac
     return x;
 }
 
+/* One block b into acc (and the offset term into macc). */
+__attribute__((target(GQ_AVX512), always_inline)) static inline __m256 gv_block(const uint8_t *w, const int8_t *a,
+                                                                                 const float *da, const int32_t *as,
+                                                                                 const int32_t *ci, int64_t b, __m256 acc,
+                                                                                 float *macc, const px_dtype t) {
+    uint16_t h;
+    memcpy(&h, w, 2);
+    __m256i s = _mm256_dpbusd_epi32(_mm256_load_si256((const __m256i *)(ci + 8 * b)), gv_unpack(w, t),
+                                    _mm256_loadu_si256((const __m256i *)(a + 32 * b)));
+    if (t == PX_Q4_1 || t == PX_Q5_1) {
+        uint16_t hm;
+        memcpy(&hm, w + 2, 2);
+        *macc = fmaf(_cvtsh_ss(hm), da[b] * (float)(as[2 * b] + as[2 * b + 1]), *macc);
+    }
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * da[b]), acc);
+}
+
 __attribute__((target(GQ_AVX512), always_inline)) static inline float gv_dot_t(const uint8_t *w, const int8_t *a,
                                                                                 const float *da, const int32_t *as,
                                                                                 const int32_t *ci, int64_t nb,
                                                                                 const px_dtype t, const size_t bb) {
-    const int has_min = t == PX_Q4_1 || t == PX_Q5_1;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     float macc = 0;
     int64_t b = 0;
-    for (; b < nb; b += 2) {
-        const uint8_t *w0 = w + (size_t)b * bb;
-        int two = b + 1 < nb;
-        uint16_t h0, h1;
-        memcpy(&h0, w0, 2);
-        __m256i s0 = _mm256_dpbusd_epi32(_mm256_load_si256((const __m256i *)(ci + 8 * b)), gv_unpack(w0, t),
-                                         _mm256_loadu_si256((const __m256i *)(a + 32 * b)));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(_cvtsh_ss(h0) * da[b]), acc0);
-        if (has_min) {
-            uint16_t hm;
-            memcpy(&hm, w0 + 2, 2);
-            macc = fmaf(_cvtsh_ss(hm), da[b] * (float)(as[2 * b] + as[2 * b + 1]), macc);
-        }
-        if (!two) break;
-        const uint8_t *w1 = w0 + bb;
-        memcpy(&h1, w1, 2);
-        __m256i s1 = _mm256_dpbusd_epi32(_mm256_load_si256((const __m256i *)(ci + 8 * b + 8)), gv_unpack(w1, t),
-                                         _mm256_loadu_si256((const __m256i *)(a + 32 * b + 32)));
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(_cvtsh_ss(h1) * da[b + 1]), acc1);
-        if (has_min) {
-            uint16_t hm;
-            memcpy(&hm, w1 + 2, 2);
-            macc = fmaf(_cvtsh_ss(hm), da[b + 1] * (float)(as[2 * b + 2] + as[2 * b + 3]), macc);
-        }
+    for (; b + 2 <= nb; b += 2) {
+        acc0 = gv_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
+        acc1 = gv_block(w + (size_t)(b + 1) * bb, a, da, as, ci, b + 1, acc1, &macc, t);
     }
+    if (b < nb) acc0 = gv_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
     __m256 v = _mm256_add_ps(acc0, acc1);
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));

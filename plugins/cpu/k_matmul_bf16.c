@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu_common.h"
+#include "cpu_simd_x86.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -123,27 +124,6 @@ BF_TARGET static void item_range(void *vctx, int64_t b, int64_t e, int32_t threa
 #define GB_NR 16
 #define GB_MR 12
 
-/* 16 rows x 8 dwords (z[k] = rows k and k + 8) -> 8 vectors of one dword
- * of all 16 rows: 8x8 transposes in both 256-bit halves. */
-BF_TARGET static void transpose_16x8(__m512i z[8], __m512i o[8]) {
-    const __m512i lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0), hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-    __m512i t[8], u[8];
-    for (int k = 0; k < 8; k += 2) {
-        t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]);
-        t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
-    }
-    for (int k = 0; k < 8; k += 4) {
-        u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]);
-        u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
-        u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]);
-        u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
-    }
-    for (int j = 0; j < 4; j++) {
-        o[j] = _mm512_permutex2var_epi64(u[j], lo, u[j + 4]);
-        o[j + 4] = _mm512_permutex2var_epi64(u[j], hi, u[j + 4]);
-    }
-}
-
 /* 16 BF16 of a row from k (masked past K). */
 BF_TARGET static inline __m256i row16(const uint16_t *w, int64_t k, int64_t K) {
     if (K - k >= 16) return _mm256_loadu_si256((const __m256i *)(w + k));
@@ -176,7 +156,7 @@ BF_TARGET static void gemm_range(void *vctx, int64_t b, int64_t e, int32_t threa
             __m512i z[8], o[8];
             for (int r = 0; r < 8; r++)
                 z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(row16(rows[r], k, c->K)), row16(rows[r + 8], k, c->K), 1);
-            transpose_16x8(z, o);
+            cpu_transpose_16x8_epi32(z, o);
             for (int q = 0; q < 8; q++) _mm512_store_si512((void *)(panel + (k / 2 + q) * GB_NR), o[q]);
         }
         for (int64_t m0 = 0; m0 < c->M; m0 += GB_MR) gemm_kern(c, panel, m0, c->M - m0 < GB_MR ? (int)(c->M - m0) : GB_MR, n0);
