@@ -512,6 +512,17 @@ typedef struct mq_ctx {
     int f16_tiles; /* AVX-512 4x4 F16 tiles for batches */
 } mq_ctx;
 
+#ifdef MQ_X86
+/* x rounded to F16 and back, 8 at a time (vcvtps2ph rounds to nearest even,
+ * as px_f32_to_f16 does, subnormals and NaN included). */
+__attribute__((target("avx2,fma,f16c"))) static int64_t round_f16_f16c(const float *x, float *h, int64_t K) {
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+        _mm256_storeu_ps(h + k, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + k), _MM_FROUND_TO_NEAREST_INT)));
+    return k;
+}
+#endif
+
 static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
     const mq_ctx *c = vctx;
@@ -519,7 +530,11 @@ static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
         if (c->bt == PX_F16) {
             const float *x = c->A + m * c->K;
             float *h = c->ha + m * c->K;
-            for (int64_t k = 0; k < c->K; k++) h[k] = px_f16_to_f32(px_f32_to_f16(x[k]));
+            int64_t k = 0;
+#ifdef MQ_X86
+            if (isa() >= ISA_AVX2) k = round_f16_f16c(x, h, c->K);
+#endif
+            for (; k < c->K; k++) h[k] = px_f16_to_f32(px_f32_to_f16(x[k]));
         } else {
             quantize_row(c->A + m * c->K, c->K, c->qa + m * c->nb);
         }
