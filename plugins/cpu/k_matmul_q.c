@@ -335,6 +335,16 @@ __attribute__((target(AVX512))) static float dot_f16_avx512(const uint16_t *w, c
     return (float)r;
 }
 
+/* dot_f16_avx512's K % 16 == 0 order with the activations stored as F16
+ * (the same values: they are rounded to F16 either way). */
+__attribute__((target(AVX512))) static float dot_f16h_avx512(const uint16_t *w, const uint16_t *a, int64_t K) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 16)
+        acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + k))),
+                              _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + k))), acc);
+    return _mm512_reduce_add_ps(acc);
+}
+
 /* 4 activation rows x 4 F16 weight rows at once, each output in exactly
  * dot_f16_avx512's order (K a multiple of 16): one 16-lane accumulator per
  * output, fused multiply-add along k, then a full reduction. */
@@ -505,6 +515,7 @@ typedef struct mq_ctx {
     float *O;
     act_block *qa; /* [M][nb] */
     float *ha;     /* [M][K], F16-rounded */
+    uint16_t *hh;  /* [M][K], the same as F16 (AVX-512 one-row products: half the bytes next to the weights in L1) */
     size_t row_bytes;
     int64_t ntm;
     dot_q_fn dq;
@@ -513,6 +524,12 @@ typedef struct mq_ctx {
 } mq_ctx;
 
 #ifdef MQ_X86
+/* x as F16 (K a multiple of 16), 16 at a time (vcvtps2ph: round to nearest even). */
+__attribute__((target(AVX512))) static void to_f16_avx512(const float *x, uint16_t *h, int64_t K) {
+    for (int64_t k = 0; k < K; k += 16)
+        _mm256_storeu_si256((__m256i *)(h + k), _mm512_cvtps_ph(_mm512_loadu_ps(x + k), _MM_FROUND_TO_NEAREST_INT));
+}
+
 /* x rounded to F16 and back, 8 at a time (vcvtps2ph rounds to nearest even,
  * as px_f32_to_f16 does, subnormals and NaN included). */
 __attribute__((target("avx2,fma,f16c"))) static int64_t round_f16_f16c(const float *x, float *h, int64_t K) {
@@ -532,6 +549,10 @@ static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
             float *h = c->ha + m * c->K;
             int64_t k = 0;
 #ifdef MQ_X86
+            if (c->hh) {
+                to_f16_avx512(x, c->hh + m * c->K, c->K);
+                continue;
+            }
             if (isa() >= ISA_AVX2) k = round_f16_f16c(x, h, c->K);
 #endif
             for (; k < c->K; k++) h[k] = px_f16_to_f32(px_f32_to_f16(x[k]));
@@ -570,8 +591,13 @@ static void mm_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
             const uint8_t *w = c->B + (size_t)n * c->row_bytes;
             float bias = c->bias ? c->bias[n] : 0.0f;
             for (int64_t m = m0; m < m1; m++) {
-                float v = c->bt == PX_F16 ? c->dh((const uint16_t *)(const void *)w, c->ha + m * c->K, c->K)
-                                          : c->dq(w, c->qa + m * c->nb, c->nb);
+                float v;
+#ifdef MQ_X86
+                if (c->hh) v = dot_f16h_avx512((const uint16_t *)(const void *)w, c->hh + m * c->K, c->K);
+                else
+#endif
+                    v = c->bt == PX_F16 ? c->dh((const uint16_t *)(const void *)w, c->ha + m * c->K, c->K)
+                                        : c->dq(w, c->qa + m * c->nb, c->nb);
                 c->O[m * c->N + n] = v + bias;
             }
         }
@@ -616,6 +642,9 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     if (st) return st;
     c.qa = scr;
     c.ha = scr;
+#ifdef MQ_X86
+    if (c.bt == PX_F16 && level == ISA_AVX512 && !c.f16_tiles && c.K % 16 == 0) c.hh = scr;
+#endif
     if (uses_gemm(c.bt, c.M)) { /* batches, and the types without a one-row product here: k_gemm_q.c */
         cpu_scratch s;
         st = cpu_scratch_begin(a, cpu_matmul_need, &s); /* matmul_act's per-thread rows (op_state): the panels */
