@@ -269,7 +269,11 @@ void cpu_iter_run(const px_host_api *h, const cpu_iter *it, cpu_tile_fn fn, void
 typedef struct cpu_op_state {
     uint8_t *buf;
     size_t cap;
+    void *aux; /* a kernel's own data for the node (repacked weights), freed with the state */
 } cpu_op_state;
+
+void *cpu_op_aux(void *op_state) { return op_state ? ((cpu_op_state *)op_state)->aux : NULL; }
+void cpu_op_set_aux(void *op_state, void *aux) { ((cpu_op_state *)op_state)->aux = aux; }
 
 static size_t round64(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -364,6 +368,7 @@ px_status cpu_prepare(void *dev, const px_node_desc *node, void **out_state) {
     if (threads < 1) threads = 1;
     cpu_op_state *st = h->alloc(sizeof *st, 16);
     if (!st) return h->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate kernel state");
+    st->aux = NULL;
     st->cap = total_bytes(shared, per_thread, threads);
     if (st->cap == 0) st->cap = 64;
     st->buf = h->alloc(st->cap, 64);
@@ -380,6 +385,7 @@ void cpu_release(void *dev, void *op_state) {
     (void)dev;
     cpu_op_state *st = op_state;
     if (!st) return;
+    cpu_host->free(st->aux);
     cpu_host->free(st->buf);
     cpu_host->free(st);
 }

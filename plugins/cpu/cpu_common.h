@@ -189,6 +189,11 @@ static inline void *cpu_scratch_thread(const cpu_scratch *s, int32_t thread) {
     return s->base + s->shared + (size_t)thread * s->per_thread;
 }
 
+/* A node's own data kept with its state (allocated with host->alloc, freed
+ * by cpu_release): repacked weights. */
+void *cpu_op_aux(void *op_state);
+void cpu_op_set_aux(void *op_state, void *aux);
+
 /* prepare/release shared by every kernel with scratch. */
 px_status cpu_prepare(void *dev, const px_node_desc *node, void **out_state);
 void cpu_release(void *dev, void *op_state);

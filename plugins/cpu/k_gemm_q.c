@@ -886,6 +886,101 @@ static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
 #endif
 }
 
+/* ---- Q4_0 repacked at load (AVX-512 VNNI) ---------------------------------------------
+ * Panel p, block b: 288 bytes at (p * nb + b) * 288: the 16 rows' F16 scales
+ * (32 bytes), then for g = 0..3 the 16 rows' bytes 4g..4g+3 of qs (64 bytes):
+ * low nibbles are elements 4g..4g+3, high nibbles 16+4g..16+4g+3. The
+ * micro-kernel splits the nibbles (and, shift) into two vectors of unsigned
+ * values and multiplies each by a group of four activations broadcast
+ * (vpdpbusd), from -8 x (sum of the block's activations): the same exact
+ * block sums, and the same float steps, as the GEMM above. */
+#define RP_BYTES 288
+
+int cpu_repack_q4_0_ok(int level, int64_t N, int64_t K) {
+#ifdef GQ_X86
+    return level >= 2 && N > 0 && K > 0 && K % 32 == 0;
+#else
+    (void)level, (void)N, (void)K;
+    return 0;
+#endif
+}
+
+size_t cpu_repack_q4_0_bytes(int64_t N, int64_t K) { return (size_t)((N + NR - 1) / NR) * (size_t)(K / 32) * RP_BYTES; }
+
+void cpu_repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+    int64_t nb = K / 32;
+    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *out = dst + (size_t)(p * nb + b) * RP_BYTES;
+            for (int r = 0; r < NR; r++) {
+                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
+                const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 18;
+                memcpy(out + 2 * r, blk, 2);
+                for (int g = 0; g < 4; g++) memcpy(out + 32 + (g * NR + r) * 4, blk + 2 + 4 * g, 4);
+            }
+        }
+}
+
+#ifdef GQ_X86
+__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4r_t(const gq_ctx *c, const uint8_t *panel,
+                                                                                 int64_t m0, int mr, int64_t n0,
+                                                                                 const int nrow) {
+    const int64_t K = c->g->K;
+    const int8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    for (int i = 0; i < nrow; i++) {
+        int64_t row = m0 + (i < mr ? i : 0);
+        a[i] = (const int8_t *)c->act.q + row * K;
+        da[i] = c->act.da + row * (K / 32);
+        as[i] = c->act.as + row * (K / 16);
+    }
+    __m512 acc[MR_MAX];
+    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(15);
+    for (int64_t b = 0; b < c->nb; b++) {
+        const uint8_t *p = panel + (size_t)b * RP_BYTES;
+        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        __m512i isum[MR_MAX];
+        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-8 * (as[i][2 * b] + as[i][2 * b + 1]));
+        for (int g = 0; g < 4; g++) {
+            __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * g));
+            __m512i lo = _mm512_and_si512(q, low), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+            for (int i = 0; i < nrow; i++) {
+                int32_t g0, g1;
+                memcpy(&g0, a[i] + 32 * b + 4 * g, 4);
+                memcpy(&g1, a[i] + 32 * b + 16 + 4 * g, 4);
+                isum[i] = _mm512_dpbusd_epi32(isum[i], lo, _mm512_set1_epi32(g0));
+                isum[i] = _mm512_dpbusd_epi32(isum[i], hi, _mm512_set1_epi32(g1));
+            }
+        }
+        for (int i = 0; i < nrow; i++)
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][b])), acc[i]);
+    }
+    const cpu_gemm_q_args *g = c->g;
+    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
+    __mmask16 mask = (__mmask16)((1u << nr) - 1);
+    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+}
+
+__attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const gq_ctx *c = vctx;
+    const cpu_gemm_q_args *g = c->g;
+    for (int64_t item = b; item < e; item++) {
+        const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP_BYTES;
+        for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
+            int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
+            if (mr == 1) kern_q4r_t(c, panel, m0, mr, item * NR, 1);
+            else if (mr == 2) kern_q4r_t(c, panel, m0, mr, item * NR, 2);
+            else if (mr <= 4) kern_q4r_t(c, panel, m0, mr, item * NR, 4);
+            else kern_q4r_t(c, panel, m0, mr, item * NR, 8);
+        }
+    }
+}
+#endif
+
 void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
     gq_ctx c;
     c.g = g;
@@ -899,6 +994,12 @@ void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
     c.flip = 0;
 #endif
 #ifdef GQ_X86
+    if (g->repacked) {
+        c.flip = 0; /* signed activations: the nibbles are vpdpbusd's unsigned side */
+        h->parallel_for(g->M, 1, quant_range, &c);
+        h->parallel_for((g->N + NR - 1) / NR, 1, q4r_range, &c);
+        return;
+    }
     if (gv_has(g)) {
         c.flip = 0; /* signed activations: the weights are vpdpbusd's unsigned side */
         h->parallel_for(g->M, 1, quant_gv_range, &c);

@@ -31,6 +31,8 @@
  * take the GEMM of k_gemm_q.c (exact integer sums per block as here, the
  * weights unpacked into interleaved panels once per batch). */
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -498,11 +500,39 @@ static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
 
 /* Prepare: the device scratch for the activations, and matmul_act's own
  * scratch (op_state) for the batches it takes over (see cpu_matmul_q_run). */
+/* Q4_0 weights that are constants are repacked here for AVX-512 VNNI (see
+ * k_gemm_q.c); the original bytes are then not read again, and their pages
+ * are handed back to the kernel (MADV_PAGEOUT: a file mapping's clean pages
+ * are dropped from memory, other memory is only swapped; never lost). */
+static px_status repack(void *state, const px_value_desc *B) {
+    int64_t N = B->ne[0], K = B->ne[1];
+    size_t bytes = cpu_repack_q4_0_bytes(N, K), row_bytes = (size_t)px_dtype_row_size(PX_Q4_0, K);
+    uint8_t *buf = cpu_host->alloc(bytes, 64);
+    if (!buf) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate %zu bytes for repacked weights", bytes);
+    cpu_repack_q4_0(B->const_data, row_bytes, N, K, buf);
+    cpu_op_set_aux(state, buf);
+#if defined(__linux__) && defined(MADV_PAGEOUT)
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)B->const_data + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)B->const_data + row_bytes * (size_t)N) & ~(page - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_PAGEOUT);
+#endif
+    return PX_OK;
+}
+
+static int will_repack(const px_node_desc *node) {
+    const px_value_desc *B = &node->inputs[1];
+    return B->dtype == PX_Q4_0 && B->const_data && cpu_repack_q4_0_ok(isa(), B->ne[0], B->ne[1]);
+}
+
 px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_state) {
     *out_state = NULL;
     const px_value_desc *A = &node->inputs[0];
-    px_status st = cpu_device_scratch_reserve(dev, act_bytes(node->inputs[1].dtype, rows_of(A), A->ne[A->rank - 1]));
-    return st ? st : cpu_prepare(dev, node, out_state);
+    int64_t M = rows_of(A), K = A->ne[A->rank - 1];
+    size_t act = will_repack(node) ? cpu_gemm_q_act_bytes(M, K) : act_bytes(node->inputs[1].dtype, M, K);
+    px_status st = cpu_device_scratch_reserve(dev, act);
+    if (!st) st = cpu_prepare(dev, node, out_state);
+    if (!st && *out_state && will_repack(node)) st = repack(*out_state, &node->inputs[1]);
+    return st;
 }
 
 void cpu_matmul_q_release(void *dev, void *op_state) { cpu_release(dev, op_state); }
@@ -637,21 +667,23 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     c.dq = c.bt == PX_Q8_0 ? dot_q8_scalar : dot_q4_scalar;
     c.dh = dot_f16_scalar;
 #endif
+    const uint8_t *repacked = cpu_op_aux(a->op_state);
     void *scr = NULL;
-    px_status st = cpu_device_scratch_acquire(a->device, act_bytes(c.bt, c.M, c.K), &scr);
+    px_status st = cpu_device_scratch_acquire(a->device, repacked ? cpu_gemm_q_act_bytes(c.M, c.K) : act_bytes(c.bt, c.M, c.K), &scr);
     if (st) return st;
     c.qa = scr;
     c.ha = scr;
 #ifdef MQ_X86
     if (c.bt == PX_F16 && level == ISA_AVX512 && !c.f16_tiles && c.K % 16 == 0) c.hh = scr;
 #endif
-    if (uses_gemm(c.bt, c.M)) { /* batches, and the types without a one-row product here: k_gemm_q.c */
+    if (repacked || uses_gemm(c.bt, c.M)) { /* batches, repacked weights, and the types without a one-row product here: k_gemm_q.c */
         cpu_scratch s;
         st = cpu_scratch_begin(a, cpu_matmul_need, &s); /* matmul_act's per-thread rows (op_state): the panels */
         if (!st) {
             if (s.per_thread >= cpu_gemm_q_panel_bytes(c.K)) {
                 cpu_gemm_q_args g = {.wt = c.bt, .level = level, .M = c.M, .K = c.K, .N = c.N, .A = c.A, .B = c.B,
-                                     .row_bytes = c.row_bytes, .bias = c.bias, .O = c.O, .act = scr, .scr = &s};
+                                     .row_bytes = c.row_bytes, .bias = c.bias, .O = c.O, .act = scr, .scr = &s,
+                                     .repacked = repacked};
                 cpu_gemm_q(a->host, &g);
             } else {
                 st = a->host->set_error(PX_ERR_INTERNAL, "matmul: panel scratch too small");
