@@ -896,18 +896,44 @@ static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
  * block sums, and the same float steps, as the GEMM above. */
 #define RP_BYTES 288
 
-int cpu_repack_q4_0_ok(int level, int64_t N, int64_t K) {
+#define RPK_BYTES 2368 /* Q4_K: per panel and super-block of 256 */
+
+int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
 #ifdef GQ_X86
-    return level >= 2 && N > 0 && K > 0 && K % 32 == 0;
+    return level >= 2 && N > 0 && K > 0 && ((t == PX_Q4_0 && K % 32 == 0) || (t == PX_Q4_K && K % 256 == 0));
 #else
-    (void)level, (void)N, (void)K;
+    (void)t, (void)level, (void)N, (void)K;
     return 0;
 #endif
 }
 
-size_t cpu_repack_q4_0_bytes(int64_t N, int64_t K) { return (size_t)((N + NR - 1) / NR) * (size_t)(K / 32) * RP_BYTES; }
+size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K) {
+    size_t panels = (size_t)((N + NR - 1) / NR);
+    return t == PX_Q4_K ? panels * (size_t)(K / 256) * RPK_BYTES : panels * (size_t)(K / 32) * RP_BYTES;
+}
 
-void cpu_repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+/* Q4_K, panel p, super-block b: 2368 bytes at (p * nsb + b) * 2368: the 16
+ * rows' d (F16), dmin (F16), then the eight 6-bit scales and mins as bytes
+ * ([8][16] each), then for the pairs of sub-blocks q = 0..3 and g = 0..7 the
+ * 16 rows' bytes 32q+4g..+3 of qs (low nibbles: sub-block 2q, high: 2q+1). */
+static void repack_q4_k(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+    int64_t nsb = K / 256;
+    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
+        for (int64_t b = 0; b < nsb; b++) {
+            uint8_t *out = dst + (size_t)(p * nsb + b) * RPK_BYTES;
+            for (int r = 0; r < NR; r++) {
+                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
+                const uint8_t *sb = src + (size_t)row * row_bytes + (size_t)b * 144;
+                memcpy(out + 2 * r, sb, 2);
+                memcpy(out + 32 + 2 * r, sb + 2, 2);
+                for (int j = 0; j < 8; j++) px_kquant_scale_min(sb + 4, j, out + 64 + 16 * j + r, out + 192 + 16 * j + r);
+                for (int q = 0; q < 4; q++)
+                    for (int g = 0; g < 8; g++) memcpy(out + 320 + ((q * 8 + g) * NR + r) * 4, sb + 16 + 32 * q + 4 * g, 4);
+            }
+        }
+}
+
+static void repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
     int64_t nb = K / 32;
     for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
         for (int64_t b = 0; b < nb; b++) {
@@ -919,6 +945,11 @@ void cpu_repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K,
                 for (int g = 0; g < 4; g++) memcpy(out + 32 + (g * NR + r) * 4, blk + 2 + 4 * g, 4);
             }
         }
+}
+
+void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+    if (t == PX_Q4_K) repack_q4_k(src, row_bytes, N, K, dst);
+    else repack_q4_0(src, row_bytes, N, K, dst);
 }
 
 #ifdef GQ_X86
@@ -964,11 +995,79 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4r_t(
     for (int i = 0; i < mr; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
 }
 
+/* Q4_K repacked: per super-block the 16 rows' scales s = d * sc and
+ * offsets m = -dmin * mn as vectors, then per pair of sub-blocks the nibbles
+ * split in registers; per sub-block the GEMM's steps (exact integer sum,
+ * fma with s * da, fma of m with da * sum of a). */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4kr_t(const gq_ctx *c, const uint8_t *panel,
+                                                                                  int64_t m0, int mr, int64_t n0,
+                                                                                  const int nrow) {
+    const int64_t K = c->g->K;
+    const int8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    for (int i = 0; i < nrow; i++) {
+        int64_t row = m0 + (i < mr ? i : 0);
+        a[i] = (const int8_t *)c->act.q + row * K;
+        da[i] = c->act.da + row * (K / 32);
+        as[i] = c->act.as + row * (K / 16);
+    }
+    __m512 acc[MR_MAX];
+    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(15);
+    for (int64_t b = 0; b < K / 256; b++) {
+        const uint8_t *p = panel + (size_t)b * RPK_BYTES;
+        __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 32)));
+        for (int q = 0; q < 4; q++) {
+            __m512i il[MR_MAX], ih[MR_MAX];
+            for (int i = 0; i < nrow; i++) il[i] = ih[i] = _mm512_setzero_si512();
+            for (int g = 0; g < 8; g++) {
+                __m512i w = _mm512_loadu_si512((const void *)(p + 320 + 64 * (q * 8 + g)));
+                __m512i lo = _mm512_and_si512(w, low), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), low);
+                for (int i = 0; i < nrow; i++) {
+                    int32_t g0, g1;
+                    memcpy(&g0, a[i] + 256 * b + 64 * q + 4 * g, 4);
+                    memcpy(&g1, a[i] + 256 * b + 64 * q + 32 + 4 * g, 4);
+                    il[i] = _mm512_dpbusd_epi32(il[i], lo, _mm512_set1_epi32(g0));
+                    ih[i] = _mm512_dpbusd_epi32(ih[i], hi, _mm512_set1_epi32(g1));
+                }
+            }
+            for (int h = 0; h < 2; h++) {
+                int j = 2 * q + h;
+                __m512 s = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 64 + 16 * j)))));
+                __m512 m = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                                                                                    _mm_loadu_si128((const __m128i *)(p + 192 + 16 * j))))));
+                for (int i = 0; i < nrow; i++) {
+                    int64_t blk = 8 * b + j;
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h ? ih[i] : il[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][blk])), acc[i]);
+                    acc[i] = _mm512_fmadd_ps(m, _mm512_set1_ps(da[i][blk] * (float)(as[i][2 * blk] + as[i][2 * blk + 1])), acc[i]);
+                }
+            }
+        }
+    }
+    const cpu_gemm_q_args *g = c->g;
+    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
+    __mmask16 mask = (__mmask16)((1u << nr) - 1);
+    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr && i < nrow; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+}
+
 __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
     const gq_ctx *c = vctx;
     const cpu_gemm_q_args *g = c->g;
     for (int64_t item = b; item < e; item++) {
+        if (g->wt == PX_Q4_K) {
+            const uint8_t *panel = g->repacked + (size_t)(item * (g->K / 256)) * RPK_BYTES;
+            for (int64_t m0 = 0; m0 < g->M; m0 += 4) { /* 3 vectors per row in registers: 4 rows */
+                int mr = g->M - m0 < 4 ? (int)(g->M - m0) : 4;
+                if (mr == 1) kern_q4kr_t(c, panel, m0, mr, item * NR, 1);
+                else if (mr == 2) kern_q4kr_t(c, panel, m0, mr, item * NR, 2);
+                else kern_q4kr_t(c, panel, m0, mr, item * NR, 4);
+            }
+            continue;
+        }
         const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP_BYTES;
         for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
             int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;

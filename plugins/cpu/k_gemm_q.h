@@ -24,16 +24,17 @@ typedef struct cpu_gemm_q_args {
     float *O;               /* [M][N] */
     void *act;              /* cpu_gemm_q_act_bytes(M, K) bytes, 64-aligned */
     const cpu_scratch *scr; /* per-thread: cpu_gemm_q_panel_bytes(K) */
-    const uint8_t *repacked; /* B repacked by cpu_repack_q4_0 (then B is not read), or NULL */
+    const uint8_t *repacked; /* B repacked by cpu_repack (then B is not read), or NULL */
 } cpu_gemm_q_args;
 
-/* Q4_0 weights repacked at load for AVX-512 VNNI (cpu_repack_q4_0_ok):
- * panels of 16 rows, each block of the 16 rows as their 16 scales then
- * their nibbles four bytes at a time; the same size as the original, read
- * as one stream. The GEMM then takes any number of rows, one included. */
-int cpu_repack_q4_0_ok(int level, int64_t N, int64_t K);
-size_t cpu_repack_q4_0_bytes(int64_t N, int64_t K);
-void cpu_repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst);
+/* Q4_0 and Q4_K weights repacked at load for AVX-512 VNNI (cpu_repack_ok):
+ * panels of 16 rows, each block of the 16 rows as their scales then their
+ * nibbles four bytes at a time; the same size as the original (Q4_K: 2.8 %
+ * more, the scales as bytes), read as one stream. The GEMM then takes any
+ * number of rows, one included. */
+int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K);
+size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K);
+void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst);
 
 void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g);
 

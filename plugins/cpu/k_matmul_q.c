@@ -500,16 +500,16 @@ static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
 
 /* Prepare: the device scratch for the activations, and matmul_act's own
  * scratch (op_state) for the batches it takes over (see cpu_matmul_q_run). */
-/* Q4_0 weights that are constants are repacked here for AVX-512 VNNI (see
+/* Q4_0/Q4_K weights that are constants are repacked here for AVX-512 VNNI (see
  * k_gemm_q.c); the original bytes are then not read again, and their pages
  * are handed back to the kernel (MADV_PAGEOUT: a file mapping's clean pages
  * are dropped from memory, other memory is only swapped; never lost). */
 static px_status repack(void *state, const px_value_desc *B) {
     int64_t N = B->ne[0], K = B->ne[1];
-    size_t bytes = cpu_repack_q4_0_bytes(N, K), row_bytes = (size_t)px_dtype_row_size(PX_Q4_0, K);
+    size_t bytes = cpu_repack_bytes(B->dtype, N, K), row_bytes = (size_t)px_dtype_row_size(B->dtype, K);
     uint8_t *buf = cpu_host->alloc(bytes, 64);
     if (!buf) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate %zu bytes for repacked weights", bytes);
-    cpu_repack_q4_0(B->const_data, row_bytes, N, K, buf);
+    cpu_repack(B->dtype, B->const_data, row_bytes, N, K, buf);
     cpu_op_set_aux(state, buf);
 #if defined(__linux__) && defined(MADV_PAGEOUT)
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)B->const_data + page - 1) & ~(page - 1);
@@ -521,7 +521,7 @@ static px_status repack(void *state, const px_value_desc *B) {
 
 static int will_repack(const px_node_desc *node) {
     const px_value_desc *B = &node->inputs[1];
-    return B->dtype == PX_Q4_0 && B->const_data && cpu_repack_q4_0_ok(isa(), B->ne[0], B->ne[1]);
+    return B->const_data && cpu_repack_ok(B->dtype, isa(), B->ne[0], B->ne[1]);
 }
 
 px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_state) {

@@ -119,17 +119,18 @@ static void run_case(px_dtype t, int64_t M, int64_t K, int64_t N, int with_bias)
         CHECK_MSG(memcmp(out[0], out[l], sizeof(float) * (size_t)(M * N)) == 0,
                   "%s M=%lld K=%lld N=%lld: level %d differs from scalar", tr->name, (long long)M, (long long)K,
                   (long long)N, lv[l]);
-    /* Q4_0 repacked at load (AVX-512 VNNI): the GEMM's arithmetic for every M, from another layout */
-    if (t == PX_Q4_0 && cpu_repack_q4_0_ok(lv[nl - 1], N, K)) {
-        uint8_t *rp = aligned_alloc(64, (cpu_repack_q4_0_bytes(N, K) + 63) / 64 * 64);
+    /* Q4_0/Q4_K repacked at load (AVX-512 VNNI): the GEMM's arithmetic for every M, from another layout */
+    if (cpu_repack_ok(t, lv[nl - 1], N, K)) {
+        uint8_t *rp = aligned_alloc(64, (cpu_repack_bytes(t, N, K) + 63) / 64 * 64);
         float *ro = malloc(sizeof(float) * (size_t)(M * N));
-        cpu_repack_q4_0(B, rb, N, K, rp);
+        cpu_repack(t, B, rb, N, K, rp);
         cpu_gemm_q_args g = {.wt = t, .level = lv[nl - 1], .M = M, .K = K, .N = N, .A = A, .B = B, .row_bytes = rb,
                              .bias = with_bias ? bias : NULL, .O = ro, .act = act, .scr = &scr, .repacked = rp};
         cpu_gemm_q(&host, &g);
         /* level 0 (out[0]) is the scalar GEMM for every M */
         CHECK_MSG(memcmp(out[0], ro, sizeof(float) * (size_t)(M * N)) == 0,
-                  "q4_0 repacked M=%lld K=%lld N=%lld differs from the scalar GEMM", (long long)M, (long long)K, (long long)N);
+                  "%s repacked M=%lld K=%lld N=%lld differs from the scalar GEMM", tr->name, (long long)M, (long long)K,
+                  (long long)N);
         free(rp), free(ro);
     }
     for (int l = 0; l < nl; l++) free(out[l]);
