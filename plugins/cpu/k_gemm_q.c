@@ -897,10 +897,11 @@ static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
 #define RP_BYTES 288
 
 #define RPK_BYTES 2368 /* Q4_K: per panel and super-block of 256 */
+#define RP6_BYTES 3360 /* Q6_K: the same as 16 rows of the file's */
 
 int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
 #ifdef GQ_X86
-    return level >= 2 && N > 0 && K > 0 && ((t == PX_Q4_0 && K % 32 == 0) || (t == PX_Q4_K && K % 256 == 0));
+    return level >= 2 && N > 0 && K > 0 && ((t == PX_Q4_0 && K % 32 == 0) || ((t == PX_Q4_K || t == PX_Q6_K) && K % 256 == 0));
 #else
     (void)t, (void)level, (void)N, (void)K;
     return 0;
@@ -909,7 +910,9 @@ int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
 
 size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K) {
     size_t panels = (size_t)((N + NR - 1) / NR);
-    return t == PX_Q4_K ? panels * (size_t)(K / 256) * RPK_BYTES : panels * (size_t)(K / 32) * RP_BYTES;
+    if (t == PX_Q4_K) return panels * (size_t)(K / 256) * RPK_BYTES;
+    if (t == PX_Q6_K) return panels * (size_t)(K / 256) * RP6_BYTES;
+    return panels * (size_t)(K / 32) * RP_BYTES;
 }
 
 /* Q4_K, panel p, super-block b: 2368 bytes at (p * nsb + b) * 2368: the 16
@@ -933,6 +936,32 @@ static void repack_q4_k(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
         }
 }
 
+/* Q6_K, panel p, super-block b: 3360 bytes at (p * nsb + b) * 3360: the 16
+ * rows' d (F16), their 16 sub-block scales ([16][16] int8), then for each
+ * half h = 0, 1 and g = 0..7 three groups of the 16 rows' four bytes: ql at
+ * 64h+4g (low nibbles: values 128h+4g.., high: +64), ql at 64h+32+4g (+32,
+ * +96), qh at 32h+4g (two bits of each of the four). */
+static void repack_q6_k(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+    int64_t nsb = K / 256;
+    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
+        for (int64_t b = 0; b < nsb; b++) {
+            uint8_t *out = dst + (size_t)(p * nsb + b) * RP6_BYTES;
+            for (int r = 0; r < NR; r++) {
+                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
+                const uint8_t *sb = src + (size_t)row * row_bytes + (size_t)b * 210;
+                memcpy(out + 2 * r, sb + 208, 2);
+                for (int j = 0; j < 16; j++) out[32 + 16 * j + r] = sb[192 + j];
+                for (int h = 0; h < 2; h++)
+                    for (int g = 0; g < 8; g++) {
+                        uint8_t *grp = out + 288 + (h * 8 + g) * 192 + 4 * r;
+                        memcpy(grp, sb + 64 * h + 4 * g, 4);
+                        memcpy(grp + 64, sb + 64 * h + 32 + 4 * g, 4);
+                        memcpy(grp + 128, sb + 128 + 32 * h + 4 * g, 4);
+                    }
+            }
+        }
+}
+
 static void repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
     int64_t nb = K / 32;
     for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
@@ -949,6 +978,7 @@ static void repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
 
 void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
     if (t == PX_Q4_K) repack_q4_k(src, row_bytes, N, K, dst);
+    else if (t == PX_Q6_K) repack_q6_k(src, row_bytes, N, K, dst);
     else repack_q4_0(src, row_bytes, N, K, dst);
 }
 
@@ -1053,11 +1083,83 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4kr_t
     for (int i = 0; i < mr && i < nrow; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
 }
 
+/* Q6_K repacked: per half and group of four values the three byte groups
+ * make the four 6-bit values of sub-blocks s = 0..3 in registers (nibble |
+ * two bits << 4, unsigned), vpdpbusd from -32 x (sum of the activations of
+ * the sub-block); per sub-block of 16, fma with d * sc * da. Sub-blocks are
+ * summed in the order (half, quarter of 16, s), not 0..15: the per-output
+ * order is fixed, but not the scalar GEMM's. */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q6kr_t(const gq_ctx *c, const uint8_t *panel,
+                                                                                  int64_t m0, int mr, int64_t n0,
+                                                                                  const int nrow) {
+    const int64_t K = c->g->K;
+    const int8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    for (int i = 0; i < nrow; i++) {
+        int64_t row = m0 + (i < mr ? i : 0);
+        a[i] = (const int8_t *)c->act.q + row * K;
+        da[i] = c->act.da + row * (K / 32);
+        as[i] = c->act.as + row * (K / 16);
+    }
+    __m512 acc[MR_MAX];
+    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
+    const __m512i m15 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    for (int64_t b = 0; b < K / 256; b++) {
+        const uint8_t *p = panel + (size_t)b * RP6_BYTES;
+        __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        for (int h = 0; h < 2; h++)
+            for (int gg = 0; gg < 2; gg++) {
+                __m512i is[4][MR_MAX];
+                for (int sq = 0; sq < 4; sq++)
+                    for (int i = 0; i < nrow; i++) is[sq][i] = _mm512_set1_epi32(-32 * as[i][16 * b + 8 * h + 2 * sq + gg]);
+                for (int g = 4 * gg; g < 4 * gg + 4; g++) {
+                    const uint8_t *grp = p + 288 + (h * 8 + g) * 192;
+                    __m512i A = _mm512_loadu_si512((const void *)grp), B = _mm512_loadu_si512((const void *)(grp + 64));
+                    __m512i H = _mm512_loadu_si512((const void *)(grp + 128));
+                    __m512i q[4];
+                    q[0] = _mm512_or_si512(_mm512_and_si512(A, m15), _mm512_and_si512(_mm512_slli_epi16(H, 4), m30));
+                    q[1] = _mm512_or_si512(_mm512_and_si512(B, m15), _mm512_and_si512(_mm512_slli_epi16(H, 2), m30));
+                    q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m15), _mm512_and_si512(H, m30));
+                    q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m15), _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
+                    for (int sq = 0; sq < 4; sq++)
+                        for (int i = 0; i < nrow; i++) {
+                            int32_t g4;
+                            memcpy(&g4, a[i] + 256 * b + 128 * h + 32 * sq + 4 * g, 4);
+                            is[sq][i] = _mm512_dpbusd_epi32(is[sq][i], q[sq], _mm512_set1_epi32(g4));
+                        }
+                }
+                for (int sq = 0; sq < 4; sq++) {
+                    int sub = 8 * h + 2 * sq + gg;
+                    __m512 sc = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 32 + 16 * sub)))));
+                    for (int i = 0; i < nrow; i++)
+                        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[sq][i]),
+                                                 _mm512_mul_ps(sc, _mm512_set1_ps(da[i][8 * b + 4 * h + sq])), acc[i]);
+                }
+            }
+    }
+    const cpu_gemm_q_args *g = c->g;
+    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
+    __mmask16 mask = (__mmask16)((1u << nr) - 1);
+    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr && i < nrow; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+}
+
 __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
     const gq_ctx *c = vctx;
     const cpu_gemm_q_args *g = c->g;
     for (int64_t item = b; item < e; item++) {
+        if (g->wt == PX_Q6_K) {
+            const uint8_t *panel = g->repacked + (size_t)(item * (g->K / 256)) * RP6_BYTES;
+            for (int64_t m0 = 0; m0 < g->M; m0 += 4) { /* 5 vectors per row in registers: 4 rows */
+                int mr = g->M - m0 < 4 ? (int)(g->M - m0) : 4;
+                if (mr == 1) kern_q6kr_t(c, panel, m0, mr, item * NR, 1);
+                else if (mr == 2) kern_q6kr_t(c, panel, m0, mr, item * NR, 2);
+                else kern_q6kr_t(c, panel, m0, mr, item * NR, 4);
+            }
+            continue;
+        }
         if (g->wt == PX_Q4_K) {
             const uint8_t *panel = g->repacked + (size_t)(item * (g->K / 256)) * RPK_BYTES;
             for (int64_t m0 = 0; m0 < g->M; m0 += 4) { /* 3 vectors per row in registers: 4 rows */
