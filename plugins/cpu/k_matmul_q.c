@@ -509,6 +509,12 @@ static px_status repack(void *state, const px_value_desc *B) {
     size_t bytes = cpu_repack_bytes(B->dtype, N, K), row_bytes = (size_t)px_dtype_row_size(B->dtype, K);
     uint8_t *buf = cpu_host->alloc(bytes, 64);
     if (!buf) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate %zu bytes for repacked weights", bytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    { /* 2 MiB pages where the kernel offers them on request: fewer TLB misses on the stream */
+        uintptr_t lo2 = ((uintptr_t)buf + (1u << 21) - 1) & ~(uintptr_t)((1u << 21) - 1), hi2 = ((uintptr_t)buf + bytes) & ~(uintptr_t)((1u << 21) - 1);
+        if (hi2 > lo2) (void)madvise((void *)lo2, hi2 - lo2, MADV_HUGEPAGE);
+    }
+#endif
     cpu_repack(B->dtype, B->const_data, row_bytes, N, K, buf);
     cpu_op_set_aux(state, buf);
 #if defined(__linux__) && defined(MADV_PAGEOUT)
