@@ -501,14 +501,16 @@ static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
 /* Prepare: the device scratch for the activations, and matmul_act's own
  * scratch (op_state) for the batches it takes over (see cpu_matmul_q_run). */
 /* Q4_0/Q4_K/Q6_K weights that are constants are repacked here for AVX-512
- * VNNI (see k_gemm_q.c), F16 ones copied as they are (for the 2 MiB pages);
+ * VNNI (see k_gemm_q.c), the other types copied as they are (for the 2 MiB
+ * pages);
  * the original bytes are then not read again, and their pages
  * are handed back to the kernel (MADV_PAGEOUT: a file mapping's clean pages
  * are dropped from memory, other memory is only swapped; never lost). */
 static px_status repack(void *state, const px_value_desc *B) {
     int64_t N = B->ne[0], K = B->ne[1];
     size_t row_bytes = (size_t)px_dtype_row_size(B->dtype, K);
-    size_t bytes = B->dtype == PX_F16 ? row_bytes * (size_t)N : cpu_repack_bytes(B->dtype, N, K);
+    int copy = !cpu_repack_ok(B->dtype, isa(), N, K);
+    size_t bytes = copy ? row_bytes * (size_t)N : cpu_repack_bytes(B->dtype, N, K);
     uint8_t *buf = cpu_host->alloc(bytes, 64);
     if (!buf) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate %zu bytes for repacked weights", bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
@@ -517,7 +519,7 @@ static px_status repack(void *state, const px_value_desc *B) {
         if (hi2 > lo2) (void)madvise((void *)lo2, hi2 - lo2, MADV_HUGEPAGE);
     }
 #endif
-    if (B->dtype == PX_F16) memcpy(buf, B->const_data, bytes); /* the same layout, in 2 MiB pages */
+    if (copy) memcpy(buf, B->const_data, bytes); /* the same layout, in 2 MiB pages */
     else cpu_repack(B->dtype, B->const_data, row_bytes, N, K, buf);
     cpu_op_set_aux(state, buf);
 #if defined(__linux__) && defined(MADV_PAGEOUT)
@@ -530,9 +532,7 @@ static px_status repack(void *state, const px_value_desc *B) {
 
 static int will_repack(const px_node_desc *node) {
     const px_value_desc *B = &node->inputs[1];
-    if (!B->const_data) return 0;
-    if (B->dtype == PX_F16) return isa() == ISA_AVX512 && B->ne[0] > 0 && B->ne[1] > 0;
-    return cpu_repack_ok(B->dtype, isa(), B->ne[0], B->ne[1]);
+    return B->const_data && isa() == ISA_AVX512 && B->ne[0] > 0 && B->ne[1] > 0;
 }
 
 px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_state) {
@@ -540,7 +540,9 @@ px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_s
     const px_value_desc *A = &node->inputs[0];
     int64_t M = rows_of(A), K = A->ne[A->rank - 1];
     px_dtype bt = node->inputs[1].dtype;
-    size_t act = will_repack(node) && bt != PX_F16 ? cpu_gemm_q_act_bytes(M, K) : act_bytes(bt, M, K);
+    size_t act = will_repack(node) && cpu_repack_ok(bt, isa(), node->inputs[1].ne[0], node->inputs[1].ne[1])
+                     ? cpu_gemm_q_act_bytes(M, K)
+                     : act_bytes(bt, M, K);
     px_status st = cpu_device_scratch_reserve(dev, act);
     if (!st) st = cpu_prepare(dev, node, out_state);
     if (!st && *out_state && will_repack(node)) st = repack(*out_state, &node->inputs[1]);
@@ -680,7 +682,7 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     c.dh = dot_f16_scalar;
 #endif
     const uint8_t *repacked = cpu_op_aux(a->op_state);
-    if (repacked && c.bt == PX_F16) { /* F16: a copy in 2 MiB pages, same layout */
+    if (repacked && !cpu_repack_ok(c.bt, level, c.N, c.K)) { /* a copy in 2 MiB pages, the same layout */
         c.B = repacked;
         repacked = NULL;
     }
