@@ -869,22 +869,17 @@ __attribute__((target(GQ_AVX512))) static void gv_range(void *vctx, int64_t b, i
 }
 #endif
 
-static int gv_has(const cpu_gemm_q_args *g) {
 #ifdef GQ_X86
+static int gv_has(const cpu_gemm_q_args *g) {
     return g->level >= 2 && g->M <= GV_MAX_M &&
            (g->wt == PX_Q4_1 || g->wt == PX_Q5_0 || g->wt == PX_Q5_1 || g->wt == PX_IQ4_NL);
-#else
-    (void)g;
-    return 0;
-#endif
 }
 
 static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     quant_range(vctx, b, e, thread);
-#ifdef GQ_X86
     for (int64_t m = b; m < e; m++) gv_init(vctx, m);
-#endif
 }
+#endif
 
 /* ---- Q4_0 repacked at load (AVX-512 VNNI) ---------------------------------------------
  * Panel p, block b: 288 bytes at (p * nb + b) * 288: the 16 rows' F16 scales
