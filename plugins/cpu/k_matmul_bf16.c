@@ -127,6 +127,7 @@ BF_TARGET static void item_range(void *vctx, int64_t b, int64_t e, int32_t threa
 /* 16 BF16 of a row from k (masked past K). */
 BF_TARGET static inline __m256i row16(const uint16_t *w, int64_t k, int64_t K) {
     if (K - k >= 16) return _mm256_loadu_si256((const __m256i *)(w + k));
+    if (k >= K) return _mm256_setzero_si256(); /* the padding up to a multiple of 32 */
     return _mm256_maskz_loadu_epi16((__mmask16)((1u << (K - k)) - 1), w + k);
 }
 

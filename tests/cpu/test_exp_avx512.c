@@ -22,7 +22,7 @@ int main(void) {
     float wx = 0;
     int64_t n = 0;
     float x[16], y[16];
-    int k = 0;
+    int64_t k = 0;
     for (float v = -104.0f; v <= 89.0f; v = nextafterf(v, INFINITY)) {
         if (++k % 97) continue;
         x[n % 16] = v;
