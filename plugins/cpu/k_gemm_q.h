@@ -38,4 +38,18 @@ void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int
 
 void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g);
 
+/* Constant F16 weights on AVX-512 CPUs: panels of 16 rows (k_matmul_f16p.c). */
+typedef struct cpu_f16p_args {
+    int64_t M, K, N;
+    const float *A;          /* [M][K] */
+    const uint16_t *panels;  /* cpu_f16p_repack's layout, 64-aligned */
+    const float *bias;       /* [N] or NULL */
+    float *O;                /* [M][N] */
+    float *act;              /* cpu_f16p_act_bytes(M, K) bytes, 64-aligned */
+} cpu_f16p_args;
+size_t cpu_f16p_bytes(int64_t N, int64_t K);
+size_t cpu_f16p_act_bytes(int64_t M, int64_t K);
+void cpu_f16p_repack(const uint16_t *src, int64_t N, int64_t K, uint16_t *dst);
+void cpu_f16p_run(const px_host_api *h, const cpu_f16p_args *g);
+
 #endif

@@ -528,11 +528,21 @@ static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
  * the original bytes are then not read again, and their pages
  * are handed back to the kernel (MADV_PAGEOUT: a file mapping's clean pages
  * are dropped from memory, other memory is only swapped; never lost). */
+/* Constant F16 weights on AVX-512 CPUs go into panels of 16 rows (k_matmul_f16p.c). */
+static int f16_panels(px_dtype bt, int level) {
+#ifdef MQ_X86
+    return bt == PX_F16 && level == ISA_AVX512;
+#else
+    (void)bt, (void)level;
+    return 0;
+#endif
+}
+
 static px_status repack(void *state, const px_value_desc *B) {
     int64_t N = B->ne[0], K = B->ne[1];
     size_t row_bytes = (size_t)px_dtype_row_size(B->dtype, K);
-    int copy = !cpu_repack_ok(B->dtype, isa(), N, K);
-    size_t bytes = copy ? row_bytes * (size_t)N : cpu_repack_bytes(B->dtype, N, K);
+    int panels = f16_panels(B->dtype, isa()), copy = !panels && !cpu_repack_ok(B->dtype, isa(), N, K);
+    size_t bytes = panels ? cpu_f16p_bytes(N, K) : copy ? row_bytes * (size_t)N : cpu_repack_bytes(B->dtype, N, K);
     uint8_t *buf = cpu_host->alloc(bytes, 64);
     if (!buf) return cpu_host->set_error(PX_ERR_NO_MEMORY, "cpu: cannot allocate %zu bytes for repacked weights", bytes);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
@@ -541,7 +551,8 @@ static px_status repack(void *state, const px_value_desc *B) {
         if (hi2 > lo2) (void)madvise((void *)lo2, hi2 - lo2, MADV_HUGEPAGE);
     }
 #endif
-    if (copy) memcpy(buf, B->const_data, bytes); /* the same layout, in 2 MiB pages */
+    if (panels) cpu_f16p_repack((const uint16_t *)B->const_data, N, K, (uint16_t *)(void *)buf);
+    else if (copy) memcpy(buf, B->const_data, bytes); /* the same layout, in 2 MiB pages */
     else cpu_repack(B->dtype, B->const_data, row_bytes, N, K, buf);
     cpu_op_set_aux(state, buf);
 #if defined(__linux__) && defined(MADV_PAGEOUT)
@@ -562,9 +573,10 @@ px_status cpu_matmul_q_prepare(void *dev, const px_node_desc *node, void **out_s
     const px_value_desc *A = &node->inputs[0];
     int64_t M = rows_of(A), K = A->ne[A->rank - 1];
     px_dtype bt = node->inputs[1].dtype;
-    size_t act = will_repack(node) && cpu_repack_ok(bt, isa(), node->inputs[1].ne[0], node->inputs[1].ne[1])
-                     ? cpu_gemm_q_act_bytes(M, K)
-                     : act_bytes(bt, M, K);
+    size_t act = !will_repack(node)                                                      ? act_bytes(bt, M, K)
+                 : f16_panels(bt, isa())                                                 ? cpu_f16p_act_bytes(M, K)
+                 : cpu_repack_ok(bt, isa(), node->inputs[1].ne[0], node->inputs[1].ne[1]) ? cpu_gemm_q_act_bytes(M, K)
+                                                                                         : act_bytes(bt, M, K);
     px_status st = cpu_device_scratch_reserve(dev, act);
     if (!st) st = cpu_prepare(dev, node, out_state);
     if (!st && *out_state && will_repack(node)) st = repack(*out_state, &node->inputs[1]);
@@ -704,6 +716,16 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     c.dh = dot_f16_scalar;
 #endif
     const uint8_t *repacked = cpu_op_aux(a->op_state);
+    if (repacked && f16_panels(c.bt, level)) {
+        void *act = NULL;
+        px_status st = cpu_device_scratch_acquire(a->device, cpu_f16p_act_bytes(c.M, c.K), &act);
+        if (st) return st;
+        cpu_f16p_args g = {.M = c.M, .K = c.K, .N = c.N, .A = c.A, .panels = (const uint16_t *)(const void *)repacked,
+                           .bias = c.bias, .O = c.O, .act = act};
+        cpu_f16p_run(a->host, &g);
+        cpu_device_scratch_release(a->device);
+        return PX_OK;
+    }
     if (repacked && !cpu_repack_ok(c.bt, level, c.N, c.K)) { /* a copy in 2 MiB pages, the same layout */
         c.B = repacked;
         repacked = NULL;
