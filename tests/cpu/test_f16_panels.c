@@ -10,35 +10,20 @@
 #include <string.h>
 
 #include "k_gemm_q.h"
+#include "kernel_test.h"
 #include "quant.h"
 #include "test.h"
 
 #if defined(__x86_64__)
-/* parallel_for as two "threads" run one after the other, the second range first. */
-static void two_threads(int64_t n, int64_t grain, px_range_fn fn, void *ctx) {
-    (void)grain;
-    int64_t half = n / 2;
-    if (half < n) fn(ctx, half, n, 1);
-    if (half > 0) fn(ctx, 0, half, 0);
-}
-
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static float rnd(void) { /* uniform in [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) / 4503599627370496.0 - 1.0);
-}
-
 static int check_shape(int64_t M, int64_t N, int64_t K, int with_bias) {
     uint16_t *w = malloc((size_t)(N * K) * 2);
     float *a = malloc((size_t)(M * K) * 4), *bias = malloc((size_t)N * 4), *o = malloc((size_t)(M * N) * 4);
     float *o1 = malloc((size_t)N * 4);
     uint16_t *pan = aligned_alloc(64, (cpu_f16p_bytes(N, K) + 63) / 64 * 64);
     float *act = aligned_alloc(64, (cpu_f16p_act_bytes(M, K) + 63) / 64 * 64);
-    for (int64_t i = 0; i < N * K; i++) w[i] = px_f32_to_f16(rnd());
-    for (int64_t i = 0; i < M * K; i++) a[i] = rnd() * 3.0f;
-    for (int64_t i = 0; i < N; i++) bias[i] = rnd();
+    for (int64_t i = 0; i < N * K; i++) w[i] = px_f32_to_f16((float)rnd());
+    for (int64_t i = 0; i < M * K; i++) a[i] = (float)rnd() * 3.0f;
+    for (int64_t i = 0; i < N; i++) bias[i] = (float)rnd();
     for (int64_t i = 0; i < M * N; i++) o[i] = NAN;
     cpu_f16p_repack(w, N, K, pan);
     px_host_api h;

@@ -15,25 +15,9 @@
 #endif
 
 #include "k_gemm_q.h"
+#include "kernel_test.h"
 #include "quant.h"
 #include "test.h"
-
-/* parallel_for as two "threads" run one after the other, the second range
- * first: per-thread scratch must be used by thread index. */
-static void two_threads(int64_t n, int64_t grain, px_range_fn fn, void *ctx) {
-    (void)grain;
-    int64_t half = n / 2;
-    if (half < n) fn(ctx, half, n, 1);
-    if (half > 0) fn(ctx, 0, half, 0);
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double rnd(void) { /* uniform in [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) / 4503599627370496.0 - 1.0;
-}
 
 /* The activation quantization the GEMM specifies: per 32, scale amax/127
  * rounded to F16, values rounded to nearest even. */
