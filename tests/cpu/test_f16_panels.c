@@ -59,7 +59,7 @@ static int check_shape(int64_t M, int64_t N, int64_t K, int with_bias) {
 int main(void) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl") ||
-        !__builtin_cpu_supports("f16c") || !__builtin_cpu_supports("fma")) {
+        !__builtin_cpu_supports("fma")) { /* every AVX-512 CPU has F16C (clang 14 cannot ask for it here) */
         printf("test_f16_panels: skipped: no AVX-512 on this CPU\n");
         return PX_TEST_SKIP;
     }
