@@ -7,7 +7,7 @@
  *
  * Integer ranges: a weight code times an activation code fits the int16
  * pair sums of vpmaddubsw (at most 2 * 63 * 128); per super-block every
- * |sum| < 2^31 (Q6_K's largest: 256 * 128 * 32 * 128 = 2^28). */
+ * |sum| < 2^31 (Q6_K's largest: 256 * 128 * 32 * 128 = 2^27). */
 #include <math.h>
 #include <string.h>
 
@@ -209,8 +209,9 @@ KQ_AVX2 static inline __m128i u32x4(const uint32_t r[4]) {
 }
 
 /* kq_step with sumi = the sum of x's lanes, summ = the sum of y's, and
- * [d_w, dmin_w] in the low lanes of dd: the same double arithmetic, in
- * vector registers (no trip through general registers). */
+ * [d_w, dmin_w] in the low lanes of dd (dmin_w = 0 for Q3_K/Q6_K, whatever
+ * y is): the same double arithmetic, in vector registers (no trip through
+ * general registers). */
 KQ_AVX2 static inline float kq_step_avx2(float acc, __m128 dd, float da, __m256i x, __m256i y) {
     __m256i h = _mm256_hadd_epi32(x, y); /* per half: x01 x23 y01 y23 */
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
@@ -228,10 +229,9 @@ KQ_AVX2 static inline __m128 f16x2(const uint8_t *p) {
 
 KQ_AVX2 static inline __m128 f16x1(const uint8_t *p) { return _mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(p))); }
 
-/* 8 int16 values (8 bytes widened) in both 128-bit halves. */
-KQ_AVX2 static inline __m256i scales8_avx2(const void *p, int is_signed) {
-    __m128i b = _mm_loadl_epi64((const __m128i *)p);
-    return _mm256_broadcastsi128_si256(is_signed ? _mm_cvtepi8_epi16(b) : _mm_cvtepu8_epi16(b));
+/* 8 signed bytes widened to int16, in both 128-bit halves. */
+KQ_AVX2 static inline __m256i scales8_avx2(const uint8_t *p) {
+    return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)p)));
 }
 
 /* Shuffle for 16-groups: int16 element 2s in the low half, 2s + 1 in the
@@ -352,7 +352,7 @@ KQ_AVX2 static float dot_q6k_avx2(const uint8_t *w, const cpu_q8k_block *a, int6
             __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w + 64 * h));
             __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32));
             __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
-            __m256i sc8 = scales8_avx2(w + 192 + 8 * h, 1);
+            __m256i sc8 = scales8_avx2(w + 192 + 8 * h);
             __m256i q[4] = { /* bits 4..5 from qh bits 2s..2s+1 */
                 _mm256_or_si256(_mm256_and_si256(ql0, m15), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m48)),
                 _mm256_or_si256(_mm256_and_si256(ql1, m15), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m48)),
