@@ -10,7 +10,8 @@
 #     architecture (struct layout, thread pool, plugin loading, GGUF
 #     parsing, the prompt GEMM on each ARM path), with the ISA the CPU
 #     plugin picks itself: qemu's default
-#     CPU has sdot, so the dotprod path;
+#     CPU has sdot, so the dotprod path; test_dot_k (the K-quant dots at
+#     every ARM level, compared with the scalar one);
 #  2. the matmul conformance cases with each ARM path forced
 #     (PLEXUS_CPU_ISA=dotprod, neon, scalar; only k_matmul_q.c reads it),
 #     and with the ISA picked on a CPU without sdot (QEMU_CPU=cortex-a53:
@@ -36,7 +37,7 @@ cmake --build "$dir" -j"$jobs"
 
 echo "=== $dir: tests under qemu-aarch64"
 ctest --test-dir "$dir" --output-on-failure -j"$jobs" \
-  -R '^(test_conformance|test_mixed|test_plugins|test_golden|test_abi_layout|test_threadpool|test_loader|test_gguf|test_gemm_q)$'
+  -R '^(test_conformance|test_mixed|test_plugins|test_golden|test_abi_layout|test_threadpool|test_loader|test_gguf|test_gemm_q|test_dot_k)$'
 for isa in dotprod neon scalar; do
   echo "=== $dir: matmul conformance, PLEXUS_CPU_ISA=$isa"
   PLEXUS_CPU_ISA=$isa PLEXUS_CONF_OPS=matmul ctest --test-dir "$dir" --output-on-failure -R '^test_conformance$'

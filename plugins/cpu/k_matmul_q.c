@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "cpu_common.h"
+#include "k_dot_k.h"
 #include "k_gemm_q.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -513,11 +514,25 @@ static int uses_gemm(px_dtype bt, int64_t M) {
     return bt != PX_F16 && (M > MQ_INT_MAX_M || (bt != PX_Q8_0 && bt != PX_Q4_0));
 }
 
+/* K-quant weights whose rows are whole super-blocks, in batches small enough
+ * for one-row products (decode): activations as Q8_K (blocks of 256, as
+ * llama.cpp quantizes them for these types) and k_dot_k.c's products, where
+ * the weights are not repacked (Q4_K/Q6_K on AVX-512 VNNI are). */
+static int kquant_rows(px_dtype bt, int64_t M, int64_t K) {
+    return (bt == PX_Q2_K || bt == PX_Q3_K || bt == PX_Q4_K || bt == PX_Q5_K || bt == PX_Q6_K) && M <= MQ_INT_MAX_M &&
+           K % 256 == 0;
+}
+
 /* Shared scratch: the quantized (or F16-rounded) activation rows. */
 static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
     size_t q = (size_t)(M * (K / 32)) * sizeof(act_block), f = (size_t)(M * K) * sizeof(float);
     if (bt == PX_F16) return f;
-    return uses_gemm(bt, M) ? cpu_gemm_q_act_bytes(M, K) : q;
+    size_t g = uses_gemm(bt, M) ? cpu_gemm_q_act_bytes(M, K) : q;
+    if (kquant_rows(bt, M, K)) {
+        size_t k8 = (size_t)(M * (K / 256)) * sizeof(cpu_q8k_block);
+        if (k8 > g) g = k8;
+    }
+    return g;
 }
 
 /* Prepare: the device scratch for the activations, and matmul_act's own
@@ -617,6 +632,33 @@ __attribute__((target("avx2,fma,f16c"))) static int64_t round_f16_f16c(const flo
     return k;
 }
 #endif
+
+typedef struct kq_ctx {
+    int64_t M, K, N, nb;
+    const float *A, *bias;
+    const uint8_t *B;
+    float *O;
+    size_t row_bytes;
+    cpu_q8k_block *qa; /* [M][nb] */
+    cpu_dot_k_fn dot;
+    int level;
+} kq_ctx;
+
+static void kq_quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const kq_ctx *c = vctx;
+    for (int64_t m = b; m < e; m++) cpu_quantize_row_q8k(c->A + m * c->K, c->K, c->qa + m * c->nb, c->level);
+}
+
+static void kq_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const kq_ctx *c = vctx;
+    for (int64_t n = b; n < e; n++) {
+        const uint8_t *w = c->B + (size_t)n * c->row_bytes;
+        float bias = c->bias ? c->bias[n] : 0.0f;
+        for (int64_t m = 0; m < c->M; m++) c->O[m * c->N + n] = c->dot(w, c->qa + m * c->nb, c->nb) + bias;
+    }
+}
 
 static void quant_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
@@ -729,6 +771,18 @@ px_status cpu_matmul_q_run(const px_kernel_args *a) {
     if (repacked && !cpu_repack_ok(c.bt, level, c.N, c.K)) { /* a copy in 2 MiB pages, the same layout */
         c.B = repacked;
         repacked = NULL;
+    }
+    cpu_dot_k_fn kdot = !repacked && kquant_rows(c.bt, c.M, c.K) ? cpu_dot_k_get(c.bt, level) : NULL;
+    if (kdot) {
+        void *act = NULL;
+        px_status st = cpu_device_scratch_acquire(a->device, act_bytes(c.bt, c.M, c.K), &act);
+        if (st) return st;
+        kq_ctx k = {.M = c.M, .K = c.K, .N = c.N, .nb = c.K / 256, .A = c.A, .bias = c.bias, .B = c.B, .O = c.O,
+                    .row_bytes = c.row_bytes, .qa = act, .dot = kdot, .level = level};
+        a->host->parallel_for(c.M, 1, kq_quant_range, &k);
+        a->host->parallel_for(c.N, cpu_grain(c.M * c.K, 1 << 15), kq_range, &k);
+        cpu_device_scratch_release(a->device);
+        return PX_OK;
     }
     void *scr = NULL;
     px_status st = cpu_device_scratch_acquire(a->device, repacked ? cpu_gemm_q_act_bytes(c.M, c.K) : act_bytes(c.bt, c.M, c.K), &scr);
