@@ -870,14 +870,114 @@ __attribute__((target(GQ_AVX512))) static void gv_range(void *vctx, int64_t b, i
 #endif
 
 #ifdef GQ_X86
+/* The same one-row products with AVX2 (no vpdpbusd, no byte masks): the
+ * unsigned values times the signed activations by vpmaddubsw (pairs of
+ * products: at most 2 * 31 * 127, no saturation) and vpmaddwd with ones
+ * (sums of four, the lanes of vpdpbusd); IQ4_NL's codebook values stay
+ * signed (vpmaddubsw of |v| and a with v's sign: no offset, as +128 could
+ * saturate). Every lane holds the same integer as on AVX-512, so the
+ * results are the same bits. */
+#define GV2 __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
+
+GV2 __m256i gv2_unpack(const uint8_t *b, const px_dtype t) {
+    const uint8_t *qs = b + (t == PX_Q4_1 ? 4 : t == PX_Q5_0 ? 6 : t == PX_Q5_1 ? 8 : 2);
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    __m256i x = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(15)), _mm_and_si128(q, _mm_set1_epi8(15)));
+    if (t == PX_Q5_0 || t == PX_Q5_1) { /* value j's fifth bit is bit j of qh */
+        uint32_t qh;
+        memcpy(&qh, b + (t == PX_Q5_0 ? 2 : 4), 4);
+        const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                              3, 3, 3, 3, 3, 3);
+        const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+        __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), pick);
+        h = _mm256_cmpeq_epi8(_mm256_and_si256(h, bit), bit);
+        x = _mm256_or_si256(x, _mm256_and_si256(h, _mm256_set1_epi8(16)));
+    }
+    if (t == PX_IQ4_NL)
+        x = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)px_iq4nl_values)), x);
+    return x;
+}
+
+GV2 __m256 gv2_block(const uint8_t *w, const int8_t *a, const float *da, const int32_t *as, const int32_t *ci, int64_t b,
+                     __m256 acc, float *macc, const px_dtype t) {
+    uint16_t h;
+    memcpy(&h, w, 2);
+    __m256i u = gv2_unpack(w, t), av = _mm256_loadu_si256((const __m256i *)(a + 32 * b));
+    __m256i p = t == PX_IQ4_NL ? _mm256_maddubs_epi16(_mm256_abs_epi8(u), _mm256_sign_epi8(av, u)) : _mm256_maddubs_epi16(u, av);
+    __m256i s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    if (t != PX_IQ4_NL) s = _mm256_add_epi32(s, _mm256_load_si256((const __m256i *)(ci + 8 * b)));
+    if (t == PX_Q4_1 || t == PX_Q5_1) {
+        uint16_t hm;
+        memcpy(&hm, w + 2, 2);
+        *macc = fmaf(_cvtsh_ss(hm), da[b] * (float)(as[2 * b] + as[2 * b + 1]), *macc);
+    }
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * da[b]), acc);
+}
+
+GV2 float gv2_dot_t(const uint8_t *w, const int8_t *a, const float *da, const int32_t *as, const int32_t *ci, int64_t nb,
+                    const px_dtype t, const size_t bb) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float macc = 0;
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        acc0 = gv2_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
+        acc1 = gv2_block(w + (size_t)(b + 1) * bb, a, da, as, ci, b + 1, acc1, &macc, t);
+    }
+    if (b < nb) acc0 = gv2_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
+    __m256 v = _mm256_add_ps(acc0, acc1);
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x) + macc;
+}
+
+__attribute__((target("avx2,fma,f16c"))) static void gv2_init(const gq_ctx *c, int64_t m) {
+    int64_t K = c->g->K;
+    const int8_t *a = (const int8_t *)c->act.q + m * K;
+    int32_t *ci = c->act.ci + m * (K / 4);
+    const __m256i ones = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1), off = _mm256_set1_epi32(-gv_offset(c->g->wt));
+    for (int64_t b = 0; b < K / 32; b++) {
+        __m256i g4 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, _mm256_loadu_si256((const __m256i *)(a + 32 * b))), ones16);
+        _mm256_store_si256((__m256i *)(ci + 8 * b), _mm256_mullo_epi32(g4, off));
+    }
+}
+
+#define GV2_CASE(T, BB)                                                                                        \
+    case T:                                                                                                    \
+        for (int64_t n = b; n < e; n++)                                                                        \
+            for (int64_t m = 0; m < g->M; m++)                                                                 \
+                g->O[m * g->N + n] = gv2_dot_t(g->B + (size_t)n * g->row_bytes, (const int8_t *)c->act.q + m * K,  \
+                                               c->act.da + m * (K / 32), c->act.as + m * (K / 16),             \
+                                               c->act.ci + m * (K / 4), K / 32, T, BB) +                       \
+                                     (g->bias ? g->bias[n] : 0.0f);                                            \
+        break;
+
+__attribute__((target("avx2,fma,f16c"))) static void gv2_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const gq_ctx *c = vctx;
+    const cpu_gemm_q_args *g = c->g;
+    const int64_t K = g->K;
+    switch (g->wt) {
+        GV2_CASE(PX_Q4_1, 20)
+        GV2_CASE(PX_Q5_0, 22)
+        GV2_CASE(PX_Q5_1, 24)
+        GV2_CASE(PX_IQ4_NL, 18)
+    default: break;
+    }
+}
+
 static int gv_has(const cpu_gemm_q_args *g) {
-    return g->level >= 2 && g->M <= GV_MAX_M &&
+    return g->level >= 1 && g->M <= GV_MAX_M &&
            (g->wt == PX_Q4_1 || g->wt == PX_Q5_0 || g->wt == PX_Q5_1 || g->wt == PX_IQ4_NL);
 }
 
 static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     quant_range(vctx, b, e, thread);
-    for (int64_t m = b; m < e; m++) gv_init(vctx, m);
+    const gq_ctx *c = vctx;
+    for (int64_t m = b; m < e; m++) {
+        if (c->g->level >= 2) gv_init(vctx, m);
+        else if (c->g->wt != PX_IQ4_NL) gv2_init(vctx, m);
+    }
 }
 #endif
 
@@ -1199,7 +1299,7 @@ void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
     if (gv_has(g)) {
         c.flip = 0; /* signed activations: the weights are vpdpbusd's unsigned side */
         h->parallel_for(g->M, 1, quant_gv_range, &c);
-        h->parallel_for(g->N, cpu_grain(g->M * g->K, 1 << 16), gv_range, &c);
+        h->parallel_for(g->N, cpu_grain(g->M * g->K, 1 << 16), g->level >= 2 ? gv_range : gv2_range, &c);
         return;
     }
 #endif

@@ -114,6 +114,11 @@ static void run_case(px_dtype t, int64_t M, int64_t K, int64_t N, int with_bias)
         CHECK_MSG(memcmp(out[0], out[l], sizeof(float) * (size_t)(M * N)) == 0,
                   "%s M=%lld K=%lld N=%lld: level %d differs from scalar", tr->name, (long long)M, (long long)K,
                   (long long)N, lv[l]);
+    /* the one-row products of Q4_1/Q5_x/IQ4_NL hold the same integer lanes with AVX2 and AVX-512 VNNI */
+    if (M <= 4 && nl == 3 && (t == PX_Q4_1 || t == PX_Q5_0 || t == PX_Q5_1 || t == PX_IQ4_NL))
+        CHECK_MSG(memcmp(out[1], out[2], sizeof(float) * (size_t)(M * N)) == 0,
+                  "%s M=%lld K=%lld N=%lld: AVX2 one-row products differ from AVX-512's", tr->name, (long long)M,
+                  (long long)K, (long long)N);
     /* the repacked Q4_0/Q4_K kernels make the scalar GEMM's steps (level 0 is the GEMM for every M);
      * Q6_K's sums its sub-blocks in another order */
     if (rep && t != PX_Q6_K)
