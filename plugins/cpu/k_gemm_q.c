@@ -1277,6 +1277,101 @@ __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, 
 }
 #endif
 
+#ifdef GQ_ARM
+/* One-row products (decode) of Q4_1/Q5_0/Q5_1/IQ4_NL on 64-bit ARM, as the
+ * x86 ones above: each block's values as signed bytes (Q5_0 with its offset
+ * of 16 taken off, IQ4_NL through its codebook by tbl), exact integer sums
+ * of four products per lane (sdot, or smull + sadalp in pairs without it),
+ * then per block acc = fma((float)lanes, s * da, acc), even and odd blocks
+ * in two accumulators of 8 lanes, Q4_1/Q5_1's offsets m * da * (sum of a)
+ * in a float of their own. With sdot the lanes and every float step are the
+ * x86 paths', so the results are the same bits. */
+static inline float gvn_f16(const uint8_t *p) { /* a block's F16 scale (fcvt) */
+    __fp16 h;
+    memcpy(&h, p, 2);
+    return (float)h;
+}
+
+static inline int8x16x2_t gvn_unpack(const uint8_t *b, const px_dtype t) {
+    const uint8_t *qs = b + (t == PX_Q4_1 ? 4 : t == PX_Q5_0 ? 6 : t == PX_Q5_1 ? 8 : 2);
+    uint8x16_t q = vld1q_u8(qs);
+    uint8x16x2_t x = {{vandq_u8(q, vdupq_n_u8(15)), vshrq_n_u8(q, 4)}};
+    if (t == PX_Q5_0 || t == PX_Q5_1) { /* value j's fifth bit is bit j of qh */
+        uint32_t qh;
+        memcpy(&qh, b + (t == PX_Q5_0 ? 2 : 4), 4);
+        static const uint8_t pick[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+        static const uint8_t bits[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+        uint8x16_t h = vreinterpretq_u8_u32(vdupq_n_u32(qh)), p = vld1q_u8(pick), bm = vld1q_u8(bits);
+        uint8x16_t lo = vtstq_u8(vqtbl1q_u8(h, p), bm), hi = vtstq_u8(vqtbl1q_u8(h, vaddq_u8(p, vdupq_n_u8(2))), bm);
+        x.val[0] = vorrq_u8(x.val[0], vandq_u8(lo, vdupq_n_u8(16)));
+        x.val[1] = vorrq_u8(x.val[1], vandq_u8(hi, vdupq_n_u8(16)));
+    }
+    int8x16x2_t r;
+    if (t == PX_IQ4_NL) {
+        int8x16_t cb = vld1q_s8(px_iq4nl_values);
+        r.val[0] = vqtbl1q_s8(cb, x.val[0]);
+        r.val[1] = vqtbl1q_s8(cb, x.val[1]);
+    } else {
+        int8x16_t off = vdupq_n_s8(t == PX_Q5_0 ? 16 : 0);
+        r.val[0] = vsubq_s8(vreinterpretq_s8_u8(x.val[0]), off);
+        r.val[1] = vsubq_s8(vreinterpretq_s8_u8(x.val[1]), off);
+    }
+    return r;
+}
+
+static inline int32x4_t gvn_dot_neon(int8x16_t x, int8x16_t y) { /* lanes: sums of products 2i, 2i+1, 8+2i, 8+2i+1 */
+    int32x4_t acc = vpaddlq_s16(vmull_s8(vget_low_s8(x), vget_low_s8(y)));
+    return vpadalq_s16(acc, vmull_s8(vget_high_s8(x), vget_high_s8(y)));
+}
+
+GQ_DOTPROD static inline int32x4_t gvn_dot_sdot(int8x16_t x, int8x16_t y) { return GQ_SDOT(vdupq_n_s32(0), x, y); }
+
+#define GVN_DOT(NAME, ATTR, DOT)                                                                               \
+    ATTR static float NAME(const uint8_t *w, const int8_t *a, const float *da, const int32_t *as, int64_t nb,  \
+                           const px_dtype t, const size_t bb) {                                                \
+        float32x4_t acc[2][2] = {{vdupq_n_f32(0), vdupq_n_f32(0)}, {vdupq_n_f32(0), vdupq_n_f32(0)}};          \
+        float macc = 0;                                                                                        \
+        for (int64_t b = 0; b < nb; b++) {                                                                     \
+            const uint8_t *blk = w + (size_t)b * bb;                                                           \
+            int8x16x2_t v = gvn_unpack(blk, t);                                                                \
+            float d = gvn_f16(blk) * da[b];                                                                     \
+            float32x4_t *ac = acc[b & 1];                                                                      \
+            ac[0] = vfmaq_f32(ac[0], vcvtq_f32_s32(DOT(v.val[0], vld1q_s8(a + 32 * b))), vdupq_n_f32(d));      \
+            ac[1] = vfmaq_f32(ac[1], vcvtq_f32_s32(DOT(v.val[1], vld1q_s8(a + 32 * b + 16))), vdupq_n_f32(d)); \
+            if (t == PX_Q4_1 || t == PX_Q5_1)                                                                  \
+                macc = fmaf(gvn_f16(blk + 2), da[b] * (float)(as[2 * b] + as[2 * b + 1]), macc);            \
+        }                                                                                                      \
+        float32x4_t x = vaddq_f32(vaddq_f32(acc[0][0], acc[1][0]), vaddq_f32(acc[0][1], acc[1][1]));          \
+        float y0 = vgetq_lane_f32(x, 0) + vgetq_lane_f32(x, 2), y1 = vgetq_lane_f32(x, 1) + vgetq_lane_f32(x, 3); \
+        return (y0 + y1) + macc;                                                                               \
+    }
+GVN_DOT(gvn_dot_t_neon, , gvn_dot_neon)
+GVN_DOT(gvn_dot_t_sdot, GQ_DOTPROD, gvn_dot_sdot)
+
+static void gvn_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
+    (void)thread;
+    const gq_ctx *c = vctx;
+    const cpu_gemm_q_args *g = c->g;
+    const int64_t K = g->K;
+    const size_t bb = g->wt == PX_Q4_1 ? 20 : g->wt == PX_Q5_0 ? 22 : g->wt == PX_Q5_1 ? 24 : 18;
+    for (int64_t n = b; n < e; n++)
+        for (int64_t m = 0; m < g->M; m++) {
+            const uint8_t *w = g->B + (size_t)n * g->row_bytes;
+            const int8_t *a = (const int8_t *)c->act.q + m * K;
+            const float *da = c->act.da + m * (K / 32);
+            const int32_t *as = c->act.as + m * (K / 16);
+            float v = g->level >= 2 ? gvn_dot_t_sdot(w, a, da, as, K / 32, g->wt, bb)
+                                    : gvn_dot_t_neon(w, a, da, as, K / 32, g->wt, bb);
+            g->O[m * g->N + n] = v + (g->bias ? g->bias[n] : 0.0f);
+        }
+}
+
+static int gvn_has(const cpu_gemm_q_args *g) {
+    return g->level >= 1 && g->M <= GV_MAX_M &&
+           (g->wt == PX_Q4_1 || g->wt == PX_Q5_0 || g->wt == PX_Q5_1 || g->wt == PX_IQ4_NL);
+}
+#endif
+
 void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
     gq_ctx c;
     c.g = g;
@@ -1300,6 +1395,13 @@ void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g) {
         c.flip = 0; /* signed activations: the weights are vpdpbusd's unsigned side */
         h->parallel_for(g->M, 1, quant_gv_range, &c);
         h->parallel_for(g->N, cpu_grain(g->M * g->K, 1 << 16), g->level >= 2 ? gv_range : gv2_range, &c);
+        return;
+    }
+#endif
+#ifdef GQ_ARM
+    if (gvn_has(g)) {
+        h->parallel_for(g->M, 1, quant_range, &c);
+        h->parallel_for(g->N, cpu_grain(g->M * g->K, 1 << 16), gvn_range, &c);
         return;
     }
 #endif
