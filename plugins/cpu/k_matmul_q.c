@@ -216,36 +216,53 @@ __attribute__((target("avx2,fma,f16c"))) static inline __m256i q4_unpack(const u
     return _mm256_set_m128i(hi, lo); /* elements 0..15, then 16..31 */
 }
 
+/* One block's exact integer sums in eight lanes (the lanes of vpdpbusd:
+ * vpmaddubsw pairs, then vpmaddwd with ones, sums of four), scaled and
+ * added as the AVX-512 kernels do (even and odd blocks in two
+ * accumulators): the steps of dot_q8_avx512 / dot_q4_avx512. */
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline __m256 q8_block_avx2(const uint8_t *w,
+                                                                                           const act_block *ab, __m256 acc) {
+    __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
+    __m256i qa = _mm256_loadu_si256((const __m256i *)ab->q);
+    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw)),
+                                  _mm256_set1_epi16(1));
+    uint16_t h;
+    memcpy(&h, w, 2);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * ab->d), acc);
+}
+
 __attribute__((target("avx2,fma,f16c"))) static float dot_q8_avx2(const uint8_t *w, const act_block *a, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t b = 0; b < nb; b++, w += 34) {
-        __m256i qw = _mm256_loadu_si256((const __m256i *)(w + 2));
-        __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qa, qw));
-        __m256i s = _mm256_madd_epi16(p, ones);
-        uint16_t h;
-        memcpy(&h, w, 2);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * a[b].d), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2, w += 68) {
+        acc0 = q8_block_avx2(w, &a[b], acc0);
+        acc1 = q8_block_avx2(w + 34, &a[b + 1], acc1);
     }
-    return hsum256(acc);
+    if (b < nb) acc0 = q8_block_avx2(w, &a[b], acc0);
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+/* Q4_0: the nibbles q times the activations, from -8 x (sum of each four
+ * activations) (c8): the exact sums of (q - 8) * a. */
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline __m256 q4_block_avx2(const uint8_t *w,
+                                                                                           const act_block *ab, __m256 acc) {
+    __m256i qa = _mm256_loadu_si256((const __m256i *)ab->q);
+    __m256i s = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q4_unpack(w + 2), qa), _mm256_set1_epi16(1)),
+                                 _mm256_loadu_si256((const __m256i *)ab->c8));
+    uint16_t h;
+    memcpy(&h, w, 2);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * ab->d), acc);
 }
 
 __attribute__((target("avx2,fma,f16c"))) static float dot_q4_avx2(const uint8_t *w, const act_block *a, int64_t nb) {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    float corr = 0;
-    for (int64_t b = 0; b < nb; b++, w += 18) {
-        __m256i qw = q4_unpack(w + 2);
-        __m256i qa = _mm256_loadu_si256((const __m256i *)a[b].q);
-        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qa), ones);
-        uint16_t h;
-        memcpy(&h, w, 2);
-        float sc = _cvtsh_ss(h) * a[b].d;
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(sc), acc);
-        corr += sc * (float)(8 * a[b].sum);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2, w += 36) {
+        acc0 = q4_block_avx2(w, &a[b], acc0);
+        acc1 = q4_block_avx2(w + 18, &a[b + 1], acc1);
     }
-    return hsum256(acc) - corr;
+    if (b < nb) acc0 = q4_block_avx2(w, &a[b], acc0);
+    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 __attribute__((target("avx2,fma,f16c"))) static float dot_f16_avx2(const uint16_t *w, const float *a, int64_t K) {
