@@ -20,28 +20,13 @@
 #include "plexus/plexus.h"
 #include "quant.h"
 #include "test.h"
+#include "test_rng.h"
 
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
 
 /* ---- helpers ------------------------------------------------------------------- */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rng_u32(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-
-static float rng_uniform(void) { return (float)(rng_u32() >> 8) / 16777216.0f; } /* [0, 1) */
-
-static float rng_gauss(void) {
-    const float u = rng_uniform() + 1e-7f, v = rng_uniform();
-    return sqrtf(-2.0f * logf(u)) * cosf(6.28318531f * v);
-}
 
 /* The highest level this CPU runs (k_dot_k.h's numbering). */
 static int cpu_level(void) {

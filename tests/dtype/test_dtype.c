@@ -18,6 +18,7 @@
 #include "plexus/plexus.h"
 #include "small_ref.h"
 #include "test.h"
+#include "test_rng.h"
 #include "quant.h"
 
 #if defined(__clang__)
@@ -25,22 +26,6 @@
 #endif
 
 /* ---- small helpers --------------------------------------------------------- */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rng_u32(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-
-static float rng_uniform(void) { return (float)(rng_u32() >> 8) / 16777216.0f; } /* [0, 1) */
-
-static float rng_gauss(void) {
-    const float u = rng_uniform() + 1e-7f, v = rng_uniform();
-    return sqrtf(-2.0f * logf(u)) * cosf(6.28318531f * v);
-}
 
 static uint32_t bits_of(float f) {
     uint32_t u;
