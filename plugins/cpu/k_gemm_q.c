@@ -811,23 +811,29 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline __m256 gv_block(
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(h) * da[b]), acc);
 }
 
+/* A row's blocks in order, even and odd ones in two accumulators, then the
+ * 8 lanes summed (halves, pairs, then the two), plus the offsets' float:
+ * the body of gv_dot_t and gv2_dot_t with their block function BLOCK. */
+#define GV_DOT_BODY(BLOCK)                                                                          \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                  \
+    float macc = 0;                                                                                 \
+    int64_t b = 0;                                                                                  \
+    for (; b + 2 <= nb; b += 2) {                                                                   \
+        acc0 = BLOCK(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);                         \
+        acc1 = BLOCK(w + (size_t)(b + 1) * bb, a, da, as, ci, b + 1, acc1, &macc, t);               \
+    }                                                                                               \
+    if (b < nb) acc0 = BLOCK(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);                 \
+    __m256 v = _mm256_add_ps(acc0, acc1);                                                           \
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));                  \
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));                                                         \
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));                                                          \
+    return _mm_cvtss_f32(x) + macc
+
 __attribute__((target(GQ_AVX512), always_inline)) static inline float gv_dot_t(const uint8_t *w, const int8_t *a,
                                                                                 const float *da, const int32_t *as,
                                                                                 const int32_t *ci, int64_t nb,
                                                                                 const px_dtype t, const size_t bb) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float macc = 0;
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        acc0 = gv_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
-        acc1 = gv_block(w + (size_t)(b + 1) * bb, a, da, as, ci, b + 1, acc1, &macc, t);
-    }
-    if (b < nb) acc0 = gv_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
-    __m256 v = _mm256_add_ps(acc0, acc1);
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x) + macc;
+    GV_DOT_BODY(gv_block);
 }
 
 static int gv_offset(px_dtype t) { return t == PX_Q5_0 ? 16 : t == PX_IQ4_NL ? 128 : 0; }
@@ -844,11 +850,11 @@ __attribute__((target(GQ_AVX512))) static void gv_init(const gq_ctx *c, int64_t 
     }
 }
 
-#define GV_CASE(T, BB)                                                                                         \
+#define GV_CASE(DOT, T, BB)                                                                                    \
     case T:                                                                                                    \
         for (int64_t n = b; n < e; n++)                                                                        \
             for (int64_t m = 0; m < g->M; m++)                                                                 \
-                g->O[m * g->N + n] = gv_dot_t(g->B + (size_t)n * g->row_bytes, (const int8_t *)c->act.q + m * K,   \
+                g->O[m * g->N + n] = DOT(g->B + (size_t)n * g->row_bytes, (const int8_t *)c->act.q + m * K,   \
                                               c->act.da + m * (K / 32), c->act.as + m * (K / 16),              \
                                               c->act.ci + m * (K / 4), K / 32, T, BB) +                        \
                                      (g->bias ? g->bias[n] : 0.0f);                                            \
@@ -860,10 +866,10 @@ __attribute__((target(GQ_AVX512))) static void gv_range(void *vctx, int64_t b, i
     const cpu_gemm_q_args *g = c->g;
     const int64_t K = g->K;
     switch (g->wt) {
-        GV_CASE(PX_Q4_1, 20)
-        GV_CASE(PX_Q5_0, 22)
-        GV_CASE(PX_Q5_1, 24)
-        GV_CASE(PX_IQ4_NL, 18)
+        GV_CASE(gv_dot_t, PX_Q4_1, 20)
+        GV_CASE(gv_dot_t, PX_Q5_0, 22)
+        GV_CASE(gv_dot_t, PX_Q5_1, 24)
+        GV_CASE(gv_dot_t, PX_IQ4_NL, 18)
     default: break;
     }
 }
@@ -916,19 +922,7 @@ GV2 __m256 gv2_block(const uint8_t *w, const int8_t *a, const float *da, const i
 
 GV2 float gv2_dot_t(const uint8_t *w, const int8_t *a, const float *da, const int32_t *as, const int32_t *ci, int64_t nb,
                     const px_dtype t, const size_t bb) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float macc = 0;
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        acc0 = gv2_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
-        acc1 = gv2_block(w + (size_t)(b + 1) * bb, a, da, as, ci, b + 1, acc1, &macc, t);
-    }
-    if (b < nb) acc0 = gv2_block(w + (size_t)b * bb, a, da, as, ci, b, acc0, &macc, t);
-    __m256 v = _mm256_add_ps(acc0, acc1);
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x) + macc;
+    GV_DOT_BODY(gv2_block);
 }
 
 __attribute__((target("avx2,fma,f16c"))) static void gv2_init(const gq_ctx *c, int64_t m) {
@@ -942,26 +936,16 @@ __attribute__((target("avx2,fma,f16c"))) static void gv2_init(const gq_ctx *c, i
     }
 }
 
-#define GV2_CASE(T, BB)                                                                                        \
-    case T:                                                                                                    \
-        for (int64_t n = b; n < e; n++)                                                                        \
-            for (int64_t m = 0; m < g->M; m++)                                                                 \
-                g->O[m * g->N + n] = gv2_dot_t(g->B + (size_t)n * g->row_bytes, (const int8_t *)c->act.q + m * K,  \
-                                               c->act.da + m * (K / 32), c->act.as + m * (K / 16),             \
-                                               c->act.ci + m * (K / 4), K / 32, T, BB) +                       \
-                                     (g->bias ? g->bias[n] : 0.0f);                                            \
-        break;
-
 __attribute__((target("avx2,fma,f16c"))) static void gv2_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
     const gq_ctx *c = vctx;
     const cpu_gemm_q_args *g = c->g;
     const int64_t K = g->K;
     switch (g->wt) {
-        GV2_CASE(PX_Q4_1, 20)
-        GV2_CASE(PX_Q5_0, 22)
-        GV2_CASE(PX_Q5_1, 24)
-        GV2_CASE(PX_IQ4_NL, 18)
+        GV_CASE(gv2_dot_t, PX_Q4_1, 20)
+        GV_CASE(gv2_dot_t, PX_Q5_0, 22)
+        GV_CASE(gv2_dot_t, PX_Q5_1, 24)
+        GV_CASE(gv2_dot_t, PX_IQ4_NL, 18)
     default: break;
     }
 }
