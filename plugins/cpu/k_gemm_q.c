@@ -487,19 +487,37 @@ static void kern_scalar(const gq_ctx *c, const uint8_t *panel, int64_t m0, int m
 }
 
 #ifdef GQ_X86
-__attribute__((target(GQ_AVX512), always_inline)) static inline void
-kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0, const int bs, const int has_min,
-            const int nrow) {
+/* The activation rows of an AVX-512 micro-kernel call: rows m0 .. m0+mr-1,
+ * the rest of its nrow repeating row m0 (computed, never stored). */
+static inline void vnni_rows(const gq_ctx *c, int64_t m0, int mr, int nrow, const uint8_t **a, const float **da,
+                             const int32_t **as) {
     const int64_t K = c->g->K;
-    const uint8_t *a[MR_MAX];
-    const float *da[MR_MAX];
-    const int32_t *as[MR_MAX];
     for (int i = 0; i < nrow; i++) {
         int64_t row = m0 + (i < mr ? i : 0);
         a[i] = c->act.q + row * K;
         da[i] = c->act.da + row * (K / 32);
         as[i] = c->act.as + row * (K / 16);
     }
+}
+
+/* Its mr rows of 16 outputs (masked at the panel's end) plus the bias, as
+ * store_rows adds it. */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void vnni_store(const gq_ctx *c, int64_t m0, int mr,
+                                                                                int64_t n0, const __m512 *acc) {
+    const cpu_gemm_q_args *g = c->g;
+    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
+    __mmask16 mask = (__mmask16)((1u << nr) - 1);
+    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+}
+
+__attribute__((target(GQ_AVX512), always_inline)) static inline void
+kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n0, const int bs, const int has_min,
+            const int nrow) {
+    const uint8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    vnni_rows(c, m0, mr, nrow, a, da, as);
     __m512 acc[MR_MAX];
     for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
     const size_t rec = c->rec;
@@ -529,14 +547,7 @@ kern_vnni_t(const gq_ctx *c, const uint8_t *panel, int64_t m0, int mr, int64_t n
             }
         }
     }
-    const cpu_gemm_q_args *g = c->g;
-    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
-    __mmask16 mask = (__mmask16)((1u << nr) - 1);
-    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
-    for (int i = 0; i < mr; i++) {
-        __m512 o = g->bias ? _mm512_add_ps(acc[i], bias) : acc[i];
-        _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, o);
-    }
+    vnni_store(c, m0, mr, n0, acc);
 }
 
 /* One copy per block size, offsets and number of activation rows (1, 2, 4
@@ -1065,16 +1076,10 @@ void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int
 __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4r_t(const gq_ctx *c, const uint8_t *panel,
                                                                                  int64_t m0, int mr, int64_t n0,
                                                                                  const int nrow) {
-    const int64_t K = c->g->K;
-    const int8_t *a[MR_MAX];
+    const uint8_t *a[MR_MAX];
     const float *da[MR_MAX];
     const int32_t *as[MR_MAX];
-    for (int i = 0; i < nrow; i++) {
-        int64_t row = m0 + (i < mr ? i : 0);
-        a[i] = (const int8_t *)c->act.q + row * K;
-        da[i] = c->act.da + row * (K / 32);
-        as[i] = c->act.as + row * (K / 16);
-    }
+    vnni_rows(c, m0, mr, nrow, a, da, as);
     __m512 acc[MR_MAX];
     for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(15);
@@ -1097,11 +1102,7 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4r_t(
         for (int i = 0; i < nrow; i++)
             acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][b])), acc[i]);
     }
-    const cpu_gemm_q_args *g = c->g;
-    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
-    __mmask16 mask = (__mmask16)((1u << nr) - 1);
-    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
-    for (int i = 0; i < mr; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+    vnni_store(c, m0, mr, n0, acc);
 }
 
 /* Q4_K repacked: per super-block the 16 rows' scales s = d * sc and
@@ -1112,15 +1113,10 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4kr_t
                                                                                   int64_t m0, int mr, int64_t n0,
                                                                                   const int nrow) {
     const int64_t K = c->g->K;
-    const int8_t *a[MR_MAX];
+    const uint8_t *a[MR_MAX];
     const float *da[MR_MAX];
     const int32_t *as[MR_MAX];
-    for (int i = 0; i < nrow; i++) {
-        int64_t row = m0 + (i < mr ? i : 0);
-        a[i] = (const int8_t *)c->act.q + row * K;
-        da[i] = c->act.da + row * (K / 32);
-        as[i] = c->act.as + row * (K / 16);
-    }
+    vnni_rows(c, m0, mr, nrow, a, da, as);
     __m512 acc[MR_MAX];
     for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(15);
@@ -1155,11 +1151,7 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4kr_t
             }
         }
     }
-    const cpu_gemm_q_args *g = c->g;
-    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
-    __mmask16 mask = (__mmask16)((1u << nr) - 1);
-    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
-    for (int i = 0; i < mr && i < nrow; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+    vnni_store(c, m0, mr, n0, acc);
 }
 
 /* Q6_K repacked: per half and group of four values the three byte groups
@@ -1172,15 +1164,10 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q6kr_t
                                                                                   int64_t m0, int mr, int64_t n0,
                                                                                   const int nrow) {
     const int64_t K = c->g->K;
-    const int8_t *a[MR_MAX];
+    const uint8_t *a[MR_MAX];
     const float *da[MR_MAX];
     const int32_t *as[MR_MAX];
-    for (int i = 0; i < nrow; i++) {
-        int64_t row = m0 + (i < mr ? i : 0);
-        a[i] = (const int8_t *)c->act.q + row * K;
-        da[i] = c->act.da + row * (K / 32);
-        as[i] = c->act.as + row * (K / 16);
-    }
+    vnni_rows(c, m0, mr, nrow, a, da, as);
     __m512 acc[MR_MAX];
     for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
     const __m512i m15 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
@@ -1217,11 +1204,7 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q6kr_t
                 }
             }
     }
-    const cpu_gemm_q_args *g = c->g;
-    int nr = g->N - n0 < NR ? (int)(g->N - n0) : NR;
-    __mmask16 mask = (__mmask16)((1u << nr) - 1);
-    __m512 bias = g->bias ? _mm512_maskz_loadu_ps(mask, g->bias + n0) : _mm512_setzero_ps();
-    for (int i = 0; i < mr && i < nrow; i++) _mm512_mask_storeu_ps(g->O + (m0 + i) * g->N + n0, mask, _mm512_add_ps(acc[i], bias));
+    vnni_store(c, m0, mr, n0, acc);
 }
 
 __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
