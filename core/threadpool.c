@@ -35,13 +35,20 @@ static _Thread_local int tl_in_worker;
 void px_pool_set_current(px_pool *pool) { tl_current = pool; }
 px_pool *px_pool_current(void) { return tl_current; }
 
+/* Guided: each grab takes 1/(2T) of what is left (never below the grain),
+ * so chunks shrink towards the end and the threads finish together; the
+ * boundaries are the same in every run, whichever thread takes which. */
 static void run_chunks(px_pool *p, int32_t thread) {
     const px_job *j = &p->job;
+    int64_t b = atomic_load_explicit(&p->next, memory_order_relaxed);
     for (;;) {
-        int64_t b = atomic_fetch_add_explicit(&p->next, j->chunk, memory_order_relaxed);
         if (b >= j->n) break;
-        int64_t e = b + j->chunk < j->n ? b + j->chunk : j->n;
+        int64_t c = (j->n - b) / (2 * p->n_threads);
+        if (c < j->chunk) c = j->chunk;
+        int64_t e = b + c < j->n ? b + c : j->n;
+        if (!atomic_compare_exchange_weak_explicit(&p->next, &b, e, memory_order_relaxed, memory_order_relaxed)) continue;
         j->fn(j->ctx, b, e, thread);
+        b = atomic_load_explicit(&p->next, memory_order_relaxed);
     }
 }
 
@@ -131,9 +138,7 @@ void px_pool_parallel_for(px_pool *p, int64_t n, int64_t grain, px_range_fn fn, 
         fn(ctx, 0, n, 0);
         return;
     }
-    /* About 4 chunks per thread for balance, never below the grain. */
-    int64_t chunk = (n + 4 * p->n_threads - 1) / (4 * p->n_threads);
-    if (chunk < grain) chunk = grain;
+    int64_t chunk = grain; /* the smallest chunk run_chunks hands out */
     p->job.fn = fn;
     p->job.ctx = ctx;
     p->job.n = n;

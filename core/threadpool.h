@@ -13,7 +13,8 @@ typedef struct px_pool px_pool;
 px_status px_pool_create(int32_t n_threads, px_pool **out_pool);
 void px_pool_destroy(px_pool *pool);
 int32_t px_pool_threads(const px_pool *pool);
-/* Run fn over [0, n) in chunks of at least `grain`. Called from a worker
+/* Run fn over [0, n) in chunks of at least `grain` (guided: each chunk
+ * 1/(2T) of what is left, so they shrink towards the end). Called from a worker
  * (a nested call), it runs the whole range serially. */
 void px_pool_parallel_for(px_pool *pool, int64_t n, int64_t grain, px_range_fn fn, void *ctx);
 
