@@ -986,12 +986,14 @@ static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
  * block sums, and the same float steps, as the GEMM above. */
 #define RP_BYTES 288
 
+#define RP8_BYTES 544  /* Q8_0: per panel and block, the same as 16 rows of the file's */
 #define RPK_BYTES 2368 /* Q4_K: per panel and super-block of 256 */
 #define RP6_BYTES 3360 /* Q6_K: the same as 16 rows of the file's */
 
 int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
 #ifdef GQ_X86
-    return level >= 2 && N > 0 && K > 0 && ((t == PX_Q4_0 && K % 32 == 0) || ((t == PX_Q4_K || t == PX_Q6_K) && K % 256 == 0));
+    return level >= 2 && N > 0 && K > 0 &&
+           (((t == PX_Q4_0 || t == PX_Q8_0) && K % 32 == 0) || ((t == PX_Q4_K || t == PX_Q6_K) && K % 256 == 0));
 #else
     (void)t, (void)level, (void)N, (void)K;
     return 0;
@@ -1002,6 +1004,7 @@ size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K) {
     size_t panels = (size_t)((N + NR - 1) / NR);
     if (t == PX_Q4_K) return panels * (size_t)(K / 256) * RPK_BYTES;
     if (t == PX_Q6_K) return panels * (size_t)(K / 256) * RP6_BYTES;
+    if (t == PX_Q8_0) return panels * (size_t)(K / 32) * RP8_BYTES;
     return panels * (size_t)(K / 32) * RP_BYTES;
 }
 
@@ -1066,8 +1069,29 @@ static void repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
         }
 }
 
+/* Q8_0, panel p, block b: 544 bytes at (p * nb + b) * 544: the 16 rows' F16
+ * scales (32 bytes), then for g = 0..7 the 16 rows' values 4g..4g+3 (64
+ * bytes), each stored as the unsigned byte value + 128 (x ^ 0x80), so that
+ * they are vpdpbusd's unsigned side; the kernel starts each block's sums from
+ * -128 x (sum of the block's activations): the exact sums of the GEMM. */
+static void repack_q8_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+    int64_t nb = K / 32;
+    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *out = dst + (size_t)(p * nb + b) * RP8_BYTES;
+            for (int r = 0; r < NR; r++) {
+                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
+                const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 34;
+                memcpy(out + 2 * r, blk, 2);
+                for (int g = 0; g < 8; g++)
+                    for (int j = 0; j < 4; j++) out[32 + (g * NR + r) * 4 + j] = blk[2 + 4 * g + j] ^ 0x80;
+            }
+        }
+}
+
 void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    if (t == PX_Q4_K) repack_q4_k(src, row_bytes, N, K, dst);
+    if (t == PX_Q8_0) repack_q8_0(src, row_bytes, N, K, dst);
+    else if (t == PX_Q4_K) repack_q4_k(src, row_bytes, N, K, dst);
     else if (t == PX_Q6_K) repack_q6_k(src, row_bytes, N, K, dst);
     else repack_q4_0(src, row_bytes, N, K, dst);
 }
@@ -1097,6 +1121,35 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4r_t(
                 memcpy(&g1, a[i] + 32 * b + 16 + 4 * g, 4);
                 isum[i] = _mm512_dpbusd_epi32(isum[i], lo, _mm512_set1_epi32(g0));
                 isum[i] = _mm512_dpbusd_epi32(isum[i], hi, _mm512_set1_epi32(g1));
+            }
+        }
+        for (int i = 0; i < nrow; i++)
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][b])), acc[i]);
+    }
+    vnni_store(c, m0, mr, n0, acc);
+}
+
+/* Q8_0 repacked: the GEMM's exact block sums and float steps, as kern_q4r_t. */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q8r_t(const gq_ctx *c, const uint8_t *panel,
+                                                                                 int64_t m0, int mr, int64_t n0,
+                                                                                 const int nrow) {
+    const uint8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    vnni_rows(c, m0, mr, nrow, a, da, as);
+    __m512 acc[MR_MAX];
+    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < c->nb; b++) {
+        const uint8_t *p = panel + (size_t)b * RP8_BYTES;
+        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        __m512i isum[MR_MAX];
+        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-128 * (as[i][2 * b] + as[i][2 * b + 1]));
+        for (int g = 0; g < 8; g++) {
+            __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * g));
+            for (int i = 0; i < nrow; i++) {
+                int32_t g4;
+                memcpy(&g4, a[i] + 32 * b + 4 * g, 4);
+                isum[i] = _mm512_dpbusd_epi32(isum[i], q, _mm512_set1_epi32(g4));
             }
         }
         for (int i = 0; i < nrow; i++)
@@ -1229,6 +1282,17 @@ __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, 
                 if (mr == 1) kern_q4kr_t(c, panel, m0, mr, item * NR, 1);
                 else if (mr == 2) kern_q4kr_t(c, panel, m0, mr, item * NR, 2);
                 else kern_q4kr_t(c, panel, m0, mr, item * NR, 4);
+            }
+            continue;
+        }
+        if (g->wt == PX_Q8_0) {
+            const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP8_BYTES;
+            for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
+                int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
+                if (mr == 1) kern_q8r_t(c, panel, m0, mr, item * NR, 1);
+                else if (mr == 2) kern_q8r_t(c, panel, m0, mr, item * NR, 2);
+                else if (mr <= 4) kern_q8r_t(c, panel, m0, mr, item * NR, 4);
+                else kern_q8r_t(c, panel, m0, mr, item * NR, 8);
             }
             continue;
         }
