@@ -987,13 +987,14 @@ static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
 #define RP_BYTES 288
 
 #define RP8_BYTES 544  /* Q8_0: per panel and block, the same as 16 rows of the file's */
+#define RP5_BYTES 352  /* Q5_0: the same */
 #define RPK_BYTES 2368 /* Q4_K: per panel and super-block of 256 */
 #define RP6_BYTES 3360 /* Q6_K: the same as 16 rows of the file's */
 
 int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
 #ifdef GQ_X86
     return level >= 2 && N > 0 && K > 0 &&
-           (((t == PX_Q4_0 || t == PX_Q8_0) && K % 32 == 0) || ((t == PX_Q4_K || t == PX_Q6_K) && K % 256 == 0));
+           (((t == PX_Q4_0 || t == PX_Q5_0 || t == PX_Q8_0) && K % 32 == 0) || ((t == PX_Q4_K || t == PX_Q6_K) && K % 256 == 0));
 #else
     (void)t, (void)level, (void)N, (void)K;
     return 0;
@@ -1005,6 +1006,7 @@ size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K) {
     if (t == PX_Q4_K) return panels * (size_t)(K / 256) * RPK_BYTES;
     if (t == PX_Q6_K) return panels * (size_t)(K / 256) * RP6_BYTES;
     if (t == PX_Q8_0) return panels * (size_t)(K / 32) * RP8_BYTES;
+    if (t == PX_Q5_0) return panels * (size_t)(K / 32) * RP5_BYTES;
     return panels * (size_t)(K / 32) * RP_BYTES;
 }
 
@@ -1089,8 +1091,36 @@ static void repack_q8_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
         }
 }
 
+/* Q5_0, panel p, block b: 352 bytes at (p * nb + b) * 352: the 16 rows'
+ * F16 scales (32 bytes), their fifth bits (64 bytes: four per row), then for
+ * g = 0..3 the 16 rows' bytes 4g..4g+3 of qs as Q4_0's (64 bytes). The fifth
+ * bits are rearranged so that byte j of a row's four holds, in bit 2g, the
+ * bit of value 4g+j and, in bit 2g+1, that of value 16+4g+j: one shift and
+ * mask per group puts them on bit 4 of the same byte lanes as the nibbles. */
+static void repack_q5_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
+    int64_t nb = K / 32;
+    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *out = dst + (size_t)(p * nb + b) * RP5_BYTES;
+            for (int r = 0; r < NR; r++) {
+                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
+                const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 22;
+                uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
+                memcpy(out + 2 * r, blk, 2);
+                for (int j = 0; j < 4; j++) {
+                    uint8_t v = 0;
+                    for (int g = 0; g < 4; g++)
+                        v |= (uint8_t)(((qh >> (4 * g + j)) & 1) << (2 * g) | ((qh >> (16 + 4 * g + j)) & 1) << (2 * g + 1));
+                    out[32 + 4 * r + j] = v;
+                }
+                for (int g = 0; g < 4; g++) memcpy(out + 96 + (g * NR + r) * 4, blk + 6 + 4 * g, 4);
+            }
+        }
+}
+
 void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
     if (t == PX_Q8_0) repack_q8_0(src, row_bytes, N, K, dst);
+    else if (t == PX_Q5_0) repack_q5_0(src, row_bytes, N, K, dst);
     else if (t == PX_Q4_K) repack_q4_k(src, row_bytes, N, K, dst);
     else if (t == PX_Q6_K) repack_q6_k(src, row_bytes, N, K, dst);
     else repack_q4_0(src, row_bytes, N, K, dst);
@@ -1150,6 +1180,47 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q8r_t(
                 int32_t g4;
                 memcpy(&g4, a[i] + 32 * b + 4 * g, 4);
                 isum[i] = _mm512_dpbusd_epi32(isum[i], q, _mm512_set1_epi32(g4));
+            }
+        }
+        for (int i = 0; i < nrow; i++)
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][b])), acc[i]);
+    }
+    vnni_store(c, m0, mr, n0, acc);
+}
+
+/* The bits of (x shifted by SH, left if positive, right if not) that are set in M. */
+#define Q5_BITS(x, SH, M)                                                                                         \
+    _mm512_and_si512((SH) >= 0 ? _mm512_slli_epi16(x, (SH) >= 0 ? (SH) : 0) : _mm512_srli_epi16(x, (SH) < 0 ? -(SH) : 0), \
+                     M)
+
+/* Q5_0 repacked: Q4_0's steps with the fifth bit or'ed in (values 0..31, from
+ * -16 x the activations' sum). */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q5r_t(const gq_ctx *c, const uint8_t *panel,
+                                                                                 int64_t m0, int mr, int64_t n0,
+                                                                                 const int nrow) {
+    const uint8_t *a[MR_MAX];
+    const float *da[MR_MAX];
+    const int32_t *as[MR_MAX];
+    vnni_rows(c, m0, mr, nrow, a, da, as);
+    __m512 acc[MR_MAX];
+    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(15), b4 = _mm512_set1_epi8(16);
+    for (int64_t b = 0; b < c->nb; b++) {
+        const uint8_t *p = panel + (size_t)b * RP5_BYTES;
+        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        __m512i qh = _mm512_loadu_si512((const void *)(p + 32));
+        __m512i isum[MR_MAX];
+        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-16 * (as[i][2 * b] + as[i][2 * b + 1]));
+        for (int g = 0; g < 4; g++) {
+            __m512i q = _mm512_loadu_si512((const void *)(p + 96 + 64 * g));
+            __m512i lo = _mm512_or_si512(_mm512_and_si512(q, low), Q5_BITS(qh, 4 - 2 * g, b4));
+            __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q, 4), low), Q5_BITS(qh, 3 - 2 * g, b4));
+            for (int i = 0; i < nrow; i++) {
+                int32_t g0, g1;
+                memcpy(&g0, a[i] + 32 * b + 4 * g, 4);
+                memcpy(&g1, a[i] + 32 * b + 16 + 4 * g, 4);
+                isum[i] = _mm512_dpbusd_epi32(isum[i], lo, _mm512_set1_epi32(g0));
+                isum[i] = _mm512_dpbusd_epi32(isum[i], hi, _mm512_set1_epi32(g1));
             }
         }
         for (int i = 0; i < nrow; i++)
@@ -1293,6 +1364,17 @@ __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, 
                 else if (mr == 2) kern_q8r_t(c, panel, m0, mr, item * NR, 2);
                 else if (mr <= 4) kern_q8r_t(c, panel, m0, mr, item * NR, 4);
                 else kern_q8r_t(c, panel, m0, mr, item * NR, 8);
+            }
+            continue;
+        }
+        if (g->wt == PX_Q5_0) {
+            const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP5_BYTES;
+            for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
+                int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
+                if (mr == 1) kern_q5r_t(c, panel, m0, mr, item * NR, 1);
+                else if (mr == 2) kern_q5r_t(c, panel, m0, mr, item * NR, 2);
+                else if (mr <= 4) kern_q5r_t(c, panel, m0, mr, item * NR, 4);
+                else kern_q5r_t(c, panel, m0, mr, item * NR, 8);
             }
             continue;
         }

@@ -554,7 +554,7 @@ static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
 
 /* Prepare: the device scratch for the activations, and matmul_act's own
  * scratch (op_state) for the batches it takes over (see cpu_matmul_q_run). */
-/* Q4_0/Q8_0/Q4_K/Q6_K weights that are constants are repacked here for AVX-512
+/* Q4_0/Q5_0/Q8_0/Q4_K/Q6_K weights that are constants are repacked here for AVX-512
  * VNNI (see k_gemm_q.c), the other types copied as they are (for the 2 MiB
  * pages);
  * the original bytes are then not read again, and their pages

@@ -87,7 +87,7 @@ static void run_case(px_dtype t, int64_t M, int64_t K, int64_t N, int with_bias)
                              .bias = with_bias ? bias : NULL, .O = out[l], .act = act, .scr = &scr};
         cpu_gemm_q(&host, &g);
     }
-    /* Q4_0/Q8_0/Q4_K/Q6_K repacked at load (AVX-512 VNNI): one more path, from another layout */
+    /* Q4_0/Q5_0/Q8_0/Q4_K/Q6_K repacked at load (AVX-512 VNNI): one more path, from another layout */
     int rep = cpu_repack_ok(t, lv[nl - 1], N, K);
     uint8_t *rp = NULL;
     if (rep) {
@@ -126,7 +126,7 @@ static void run_case(px_dtype t, int64_t M, int64_t K, int64_t N, int with_bias)
         CHECK_MSG(memcmp(out[1], out[2], sizeof(float) * (size_t)(M * N)) == 0,
                   "%s M=%lld K=%lld N=%lld: AVX2 one-row products differ from AVX-512's", tr->name, (long long)M,
                   (long long)K, (long long)N);
-    /* the repacked Q4_0/Q8_0/Q4_K kernels make the scalar GEMM's steps (level 0 is the GEMM for every M);
+    /* the repacked Q4_0/Q5_0/Q8_0/Q4_K kernels make the scalar GEMM's steps (level 0 is the GEMM for every M);
      * Q6_K's sums its sub-blocks in another order */
     if (rep && t != PX_Q6_K)
         CHECK_MSG(memcmp(out[0], out[nl], sizeof(float) * (size_t)(M * N)) == 0,
