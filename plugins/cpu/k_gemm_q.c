@@ -1085,8 +1085,12 @@ static void repack_q8_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
                 int64_t row = p * NR + r < N ? p * NR + r : N - 1;
                 const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 34;
                 memcpy(out + 2 * r, blk, 2);
-                for (int g = 0; g < 8; g++)
-                    for (int j = 0; j < 4; j++) out[32 + (g * NR + r) * 4 + j] = blk[2 + 4 * g + j] ^ 0x80;
+                for (int g = 0; g < 8; g++) {
+                    uint32_t v;
+                    memcpy(&v, blk + 2 + 4 * g, 4);
+                    v ^= 0x80808080u;
+                    memcpy(out + 32 + (g * NR + r) * 4, &v, 4);
+                }
             }
         }
 }
@@ -1097,6 +1101,14 @@ static void repack_q8_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
  * bits are rearranged so that byte j of a row's four holds, in bit 2g, the
  * bit of value 4g+j and, in bit 2g+1, that of value 16+4g+j: one shift and
  * mask per group puts them on bit 4 of the same byte lanes as the nibbles. */
+/* Bits 0, 4, 8, 12 of x on bits 0, 2, 4, 6. */
+static inline uint32_t q5_spread(uint32_t x) {
+    x &= 0x1111u;
+    x = (x | x >> 3 | x >> 6 | x >> 9) & 0xfu;
+    x = (x | x << 2) & 0x33u;
+    return (x | x << 1) & 0x55u;
+}
+
 static void repack_q5_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
     int64_t nb = K / 32;
     for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
@@ -1107,12 +1119,7 @@ static void repack_q5_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
                 const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 22;
                 uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
                 memcpy(out + 2 * r, blk, 2);
-                for (int j = 0; j < 4; j++) {
-                    uint8_t v = 0;
-                    for (int g = 0; g < 4; g++)
-                        v |= (uint8_t)(((qh >> (4 * g + j)) & 1) << (2 * g) | ((qh >> (16 + 4 * g + j)) & 1) << (2 * g + 1));
-                    out[32 + 4 * r + j] = v;
-                }
+                for (int j = 0; j < 4; j++) out[32 + 4 * r + j] = (uint8_t)(q5_spread(qh >> j) | q5_spread(qh >> (16 + j)) << 1);
                 for (int g = 0; g < 4; g++) memcpy(out + 96 + (g * NR + r) * 4, blk + 6 + 4 * g, 4);
             }
         }
