@@ -1134,100 +1134,56 @@ void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int
 }
 
 #ifdef GQ_X86
-__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4r_t(const gq_ctx *c, const uint8_t *panel,
-                                                                                 int64_t m0, int mr, int64_t n0,
-                                                                                 const int nrow) {
-    const uint8_t *a[MR_MAX];
-    const float *da[MR_MAX];
-    const int32_t *as[MR_MAX];
-    vnni_rows(c, m0, mr, nrow, a, da, as);
-    __m512 acc[MR_MAX];
-    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
-    const __m512i low = _mm512_set1_epi8(15);
-    for (int64_t b = 0; b < c->nb; b++) {
-        const uint8_t *p = panel + (size_t)b * RP_BYTES;
-        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-        __m512i isum[MR_MAX];
-        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-8 * (as[i][2 * b] + as[i][2 * b + 1]));
-        for (int g = 0; g < 4; g++) {
-            __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * g));
-            __m512i lo = _mm512_and_si512(q, low), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
-            for (int i = 0; i < nrow; i++) {
-                int32_t g0, g1;
-                memcpy(&g0, a[i] + 32 * b + 4 * g, 4);
-                memcpy(&g1, a[i] + 32 * b + 16 + 4 * g, 4);
-                isum[i] = _mm512_dpbusd_epi32(isum[i], lo, _mm512_set1_epi32(g0));
-                isum[i] = _mm512_dpbusd_epi32(isum[i], hi, _mm512_set1_epi32(g1));
-            }
-        }
-        for (int i = 0; i < nrow; i++)
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][b])), acc[i]);
-    }
-    vnni_store(c, m0, mr, n0, acc);
-}
-
-/* Q8_0 repacked: the GEMM's exact block sums and float steps, as kern_q4r_t. */
-__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q8r_t(const gq_ctx *c, const uint8_t *panel,
-                                                                                 int64_t m0, int mr, int64_t n0,
-                                                                                 const int nrow) {
-    const uint8_t *a[MR_MAX];
-    const float *da[MR_MAX];
-    const int32_t *as[MR_MAX];
-    vnni_rows(c, m0, mr, nrow, a, da, as);
-    __m512 acc[MR_MAX];
-    for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < c->nb; b++) {
-        const uint8_t *p = panel + (size_t)b * RP8_BYTES;
-        __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-        __m512i isum[MR_MAX];
-        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-128 * (as[i][2 * b] + as[i][2 * b + 1]));
-        for (int g = 0; g < 8; g++) {
-            __m512i q = _mm512_loadu_si512((const void *)(p + 32 + 64 * g));
-            for (int i = 0; i < nrow; i++) {
-                int32_t g4;
-                memcpy(&g4, a[i] + 32 * b + 4 * g, 4);
-                isum[i] = _mm512_dpbusd_epi32(isum[i], q, _mm512_set1_epi32(g4));
-            }
-        }
-        for (int i = 0; i < nrow; i++)
-            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][b])), acc[i]);
-    }
-    vnni_store(c, m0, mr, n0, acc);
-}
-
 /* The bits of (x shifted by SH, left if positive, right if not) that are set in M. */
 #define Q5_BITS(x, SH, M)                                                                                         \
     _mm512_and_si512((SH) >= 0 ? _mm512_slli_epi16(x, (SH) >= 0 ? (SH) : 0) : _mm512_srli_epi16(x, (SH) < 0 ? -(SH) : 0), \
                      M)
 
-/* Q5_0 repacked: Q4_0's steps with the fifth bit or'ed in (values 0..31, from
- * -16 x the activations' sum). */
-__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q5r_t(const gq_ctx *c, const uint8_t *panel,
-                                                                                 int64_t m0, int mr, int64_t n0,
-                                                                                 const int nrow) {
+/* Q4_0, Q5_0 and Q8_0 repacked (t is a constant in each copy): per block the
+ * 16 rows' scales, then eight vectors of unsigned values, vector v holding
+ * the rows' values 4v..4v+3 (Q4_0/Q5_0: group g's low nibbles are v = g,
+ * its high nibbles v = g + 4, Q5_0's fifth bits or'ed in), each multiplied by
+ * activations 4v..4v+3 broadcast (vpdpbusd), from -off x (sum of the block's
+ * activations), off = 8, 16, 128: the exact block sums, and the same float
+ * steps, as the GEMM above. */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void kern_rp_t(const gq_ctx *c, const uint8_t *panel,
+                                                                                int64_t m0, int mr, int64_t n0,
+                                                                                const px_dtype t, const int nrow) {
     const uint8_t *a[MR_MAX];
     const float *da[MR_MAX];
     const int32_t *as[MR_MAX];
     vnni_rows(c, m0, mr, nrow, a, da, as);
+    const size_t bytes = t == PX_Q8_0 ? RP8_BYTES : t == PX_Q5_0 ? RP5_BYTES : RP_BYTES;
+    const int qs = t == PX_Q5_0 ? 96 : 32, off = t == PX_Q8_0 ? 128 : t == PX_Q5_0 ? 16 : 8;
     __m512 acc[MR_MAX];
     for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(15), b4 = _mm512_set1_epi8(16);
     for (int64_t b = 0; b < c->nb; b++) {
-        const uint8_t *p = panel + (size_t)b * RP5_BYTES;
+        const uint8_t *p = panel + (size_t)b * bytes;
         __m512 s = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-        __m512i qh = _mm512_loadu_si512((const void *)(p + 32));
+        __m512i qh = t == PX_Q5_0 ? _mm512_loadu_si512((const void *)(p + 32)) : _mm512_setzero_si512();
         __m512i isum[MR_MAX];
-        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-16 * (as[i][2 * b] + as[i][2 * b + 1]));
+        for (int i = 0; i < nrow; i++) isum[i] = _mm512_set1_epi32(-off * (as[i][2 * b] + as[i][2 * b + 1]));
         for (int g = 0; g < 4; g++) {
-            __m512i q = _mm512_loadu_si512((const void *)(p + 96 + 64 * g));
-            __m512i lo = _mm512_or_si512(_mm512_and_si512(q, low), Q5_BITS(qh, 4 - 2 * g, b4));
-            __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q, 4), low), Q5_BITS(qh, 3 - 2 * g, b4));
+            __m512i w0, w1;
+            if (t == PX_Q8_0) {
+                w0 = _mm512_loadu_si512((const void *)(p + qs + 64 * g));
+                w1 = _mm512_loadu_si512((const void *)(p + qs + 64 * (g + 4)));
+            } else {
+                __m512i q = _mm512_loadu_si512((const void *)(p + qs + 64 * g));
+                w0 = _mm512_and_si512(q, low);
+                w1 = _mm512_and_si512(_mm512_srli_epi16(q, 4), low);
+                if (t == PX_Q5_0) {
+                    w0 = _mm512_or_si512(w0, Q5_BITS(qh, 4 - 2 * g, b4));
+                    w1 = _mm512_or_si512(w1, Q5_BITS(qh, 3 - 2 * g, b4));
+                }
+            }
             for (int i = 0; i < nrow; i++) {
                 int32_t g0, g1;
                 memcpy(&g0, a[i] + 32 * b + 4 * g, 4);
                 memcpy(&g1, a[i] + 32 * b + 16 + 4 * g, 4);
-                isum[i] = _mm512_dpbusd_epi32(isum[i], lo, _mm512_set1_epi32(g0));
-                isum[i] = _mm512_dpbusd_epi32(isum[i], hi, _mm512_set1_epi32(g1));
+                isum[i] = _mm512_dpbusd_epi32(isum[i], w0, _mm512_set1_epi32(g0));
+                isum[i] = _mm512_dpbusd_epi32(isum[i], w1, _mm512_set1_epi32(g1));
             }
         }
         for (int i = 0; i < nrow; i++)
@@ -1338,60 +1294,44 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q6kr_t
     vnni_store(c, m0, mr, n0, acc);
 }
 
+/* KERN over the activation rows in calls of 1, 2, 4 or MAXR (4 or 8) rows;
+ * ARGS go between the row count and nrow. */
+#define RP_CALLS(KERN, MAXR, ...)                                                     \
+    for (int64_t m0 = 0; m0 < g->M; m0 += (MAXR)) {                                   \
+        int mr = g->M - m0 < (MAXR) ? (int)(g->M - m0) : (MAXR);                      \
+        if (mr == 1) KERN(c, panel, m0, mr, item * NR, __VA_ARGS__ 1);                \
+        else if (mr == 2) KERN(c, panel, m0, mr, item * NR, __VA_ARGS__ 2);           \
+        else if (mr <= 4) KERN(c, panel, m0, mr, item * NR, __VA_ARGS__ 4);           \
+        else KERN(c, panel, m0, mr, item * NR, __VA_ARGS__(MAXR));                    \
+    }
+
 __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;
     const gq_ctx *c = vctx;
     const cpu_gemm_q_args *g = c->g;
     for (int64_t item = b; item < e; item++) {
-        if (g->wt == PX_Q6_K) {
-            const uint8_t *panel = g->repacked + (size_t)(item * (g->K / 256)) * RP6_BYTES;
-            for (int64_t m0 = 0; m0 < g->M; m0 += 4) { /* 5 vectors per row in registers: 4 rows */
-                int mr = g->M - m0 < 4 ? (int)(g->M - m0) : 4;
-                if (mr == 1) kern_q6kr_t(c, panel, m0, mr, item * NR, 1);
-                else if (mr == 2) kern_q6kr_t(c, panel, m0, mr, item * NR, 2);
-                else kern_q6kr_t(c, panel, m0, mr, item * NR, 4);
-            }
-            continue;
-        }
-        if (g->wt == PX_Q4_K) {
-            const uint8_t *panel = g->repacked + (size_t)(item * (g->K / 256)) * RPK_BYTES;
-            for (int64_t m0 = 0; m0 < g->M; m0 += 4) { /* 3 vectors per row in registers: 4 rows */
-                int mr = g->M - m0 < 4 ? (int)(g->M - m0) : 4;
-                if (mr == 1) kern_q4kr_t(c, panel, m0, mr, item * NR, 1);
-                else if (mr == 2) kern_q4kr_t(c, panel, m0, mr, item * NR, 2);
-                else kern_q4kr_t(c, panel, m0, mr, item * NR, 4);
-            }
-            continue;
-        }
-        if (g->wt == PX_Q8_0) {
-            const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP8_BYTES;
-            for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
-                int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
-                if (mr == 1) kern_q8r_t(c, panel, m0, mr, item * NR, 1);
-                else if (mr == 2) kern_q8r_t(c, panel, m0, mr, item * NR, 2);
-                else if (mr <= 4) kern_q8r_t(c, panel, m0, mr, item * NR, 4);
-                else kern_q8r_t(c, panel, m0, mr, item * NR, 8);
-            }
-            continue;
-        }
-        if (g->wt == PX_Q5_0) {
-            const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP5_BYTES;
-            for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
-                int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
-                if (mr == 1) kern_q5r_t(c, panel, m0, mr, item * NR, 1);
-                else if (mr == 2) kern_q5r_t(c, panel, m0, mr, item * NR, 2);
-                else if (mr <= 4) kern_q5r_t(c, panel, m0, mr, item * NR, 4);
-                else kern_q5r_t(c, panel, m0, mr, item * NR, 8);
-            }
-            continue;
-        }
-        const uint8_t *panel = g->repacked + (size_t)(item * c->nb) * RP_BYTES;
-        for (int64_t m0 = 0; m0 < g->M; m0 += MR) {
-            int mr = g->M - m0 < MR ? (int)(g->M - m0) : MR;
-            if (mr == 1) kern_q4r_t(c, panel, m0, mr, item * NR, 1);
-            else if (mr == 2) kern_q4r_t(c, panel, m0, mr, item * NR, 2);
-            else if (mr <= 4) kern_q4r_t(c, panel, m0, mr, item * NR, 4);
-            else kern_q4r_t(c, panel, m0, mr, item * NR, 8);
+        const uint8_t *panel;
+        switch (g->wt) {
+        case PX_Q6_K: /* 5 vectors per row in registers: 4 rows */
+            panel = g->repacked + (size_t)(item * (g->K / 256)) * RP6_BYTES;
+            RP_CALLS(kern_q6kr_t, 4, );
+            break;
+        case PX_Q4_K: /* 3 vectors per row in registers: 4 rows */
+            panel = g->repacked + (size_t)(item * (g->K / 256)) * RPK_BYTES;
+            RP_CALLS(kern_q4kr_t, 4, );
+            break;
+        case PX_Q8_0:
+            panel = g->repacked + (size_t)(item * c->nb) * RP8_BYTES;
+            RP_CALLS(kern_rp_t, MR, PX_Q8_0, );
+            break;
+        case PX_Q5_0:
+            panel = g->repacked + (size_t)(item * c->nb) * RP5_BYTES;
+            RP_CALLS(kern_rp_t, MR, PX_Q5_0, );
+            break;
+        default:
+            panel = g->repacked + (size_t)(item * c->nb) * RP_BYTES;
+            RP_CALLS(kern_rp_t, MR, PX_Q4_0, );
+            break;
         }
     }
 }
