@@ -23,8 +23,9 @@ def test_name(r):
 
 def main():
     d, bw, rounds, files = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-    print("| model | test | plexus t/s | llama.cpp t/s | ratio | ratio per round (min-max) | tg: fraction of the bandwidth bound |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| model | test | plexus t/s | llama.cpp t/s | ratio | ratio per round (min-max) | rounds ahead "
+          "| tg: fraction of the bandwidth bound |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for i, f in enumerate(files, 1):
         px = [load(os.path.join(d, "px-%d-%d.json" % (i, k))) for k in range(1, rounds + 1)]
         ll = [load(os.path.join(d, "ll-%d-%d.json" % (i, k))) for k in range(1, rounds + 1)]
@@ -48,9 +49,10 @@ def main():
             theirs_s = "%.2f" % statistics.median(theirs) if theirs else "-"
             ratio = "%.2f" % (ours_m / statistics.median(theirs)) if theirs else "-"
             spread = "%.2f-%.2f" % (min(ratios), max(ratios)) if len(ratios) > 1 else ""
+            ahead = "%d of %d" % (sum(x >= 1 for x in ratios), len(ratios)) if ratios else ""
             frac = "%.0f %%" % (100 * ours_m * r["model_size"] / (bw * 1e9)) if r["n_gen"] else ""
-            print("| %s | %s | %s | %s | %s | %s | %s |" % (os.path.basename(f), test_name(r), ours_s, theirs_s,
-                                                           ratio, spread, frac))
+            print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (os.path.basename(f), test_name(r), ours_s, theirs_s,
+                                                                ratio, spread, ahead, frac))
 
 
 if __name__ == "__main__":
