@@ -1010,25 +1010,30 @@ size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K) {
     return panels * (size_t)(K / 32) * RP_BYTES;
 }
 
+/* The walk every repacked layout shares: panel p of 16 rows (the last
+ * panel's missing rows repeat row N-1), block b of bs values (blk_bytes in
+ * the file), record (p * nb + b) * rec; fn puts row r's block into it. */
+static inline void repack_panels(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, int64_t bs, size_t blk_bytes,
+                                 size_t rec, void (*fn)(const uint8_t *blk, int r, uint8_t *out), uint8_t *dst) {
+    int64_t nb = K / bs;
+    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
+        for (int64_t b = 0; b < nb; b++)
+            for (int r = 0; r < NR; r++) {
+                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
+                fn(src + (size_t)row * row_bytes + (size_t)b * blk_bytes, r, dst + (size_t)(p * nb + b) * rec);
+            }
+}
+
 /* Q4_K, panel p, super-block b: 2368 bytes at (p * nsb + b) * 2368: the 16
  * rows' d (F16), dmin (F16), then the eight 6-bit scales and mins as bytes
  * ([8][16] each), then for the pairs of sub-blocks q = 0..3 and g = 0..7 the
  * 16 rows' bytes 32q+4g..+3 of qs (low nibbles: sub-block 2q, high: 2q+1). */
-static void repack_q4_k(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    int64_t nsb = K / 256;
-    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
-        for (int64_t b = 0; b < nsb; b++) {
-            uint8_t *out = dst + (size_t)(p * nsb + b) * RPK_BYTES;
-            for (int r = 0; r < NR; r++) {
-                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
-                const uint8_t *sb = src + (size_t)row * row_bytes + (size_t)b * 144;
-                memcpy(out + 2 * r, sb, 2);
-                memcpy(out + 32 + 2 * r, sb + 2, 2);
-                for (int j = 0; j < 8; j++) px_kquant_scale_min(sb + 4, j, out + 64 + 16 * j + r, out + 192 + 16 * j + r);
-                for (int q = 0; q < 4; q++)
-                    for (int g = 0; g < 8; g++) memcpy(out + 320 + ((q * 8 + g) * NR + r) * 4, sb + 16 + 32 * q + 4 * g, 4);
-            }
-        }
+static void rp_q4_k(const uint8_t *sb, int r, uint8_t *out) {
+    memcpy(out + 2 * r, sb, 2);
+    memcpy(out + 32 + 2 * r, sb + 2, 2);
+    for (int j = 0; j < 8; j++) px_kquant_scale_min(sb + 4, j, out + 64 + 16 * j + r, out + 192 + 16 * j + r);
+    for (int q = 0; q < 4; q++)
+        for (int g = 0; g < 8; g++) memcpy(out + 320 + ((q * 8 + g) * NR + r) * 4, sb + 16 + 32 * q + 4 * g, 4);
 }
 
 /* Q6_K, panel p, super-block b: 3360 bytes at (p * nsb + b) * 3360: the 16
@@ -1036,39 +1041,21 @@ static void repack_q4_k(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
  * half h = 0, 1 and g = 0..7 three groups of the 16 rows' four bytes: ql at
  * 64h+4g (low nibbles: values 128h+4g.., high: +64), ql at 64h+32+4g (+32,
  * +96), qh at 32h+4g (two bits of each of the four). */
-static void repack_q6_k(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    int64_t nsb = K / 256;
-    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
-        for (int64_t b = 0; b < nsb; b++) {
-            uint8_t *out = dst + (size_t)(p * nsb + b) * RP6_BYTES;
-            for (int r = 0; r < NR; r++) {
-                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
-                const uint8_t *sb = src + (size_t)row * row_bytes + (size_t)b * 210;
-                memcpy(out + 2 * r, sb + 208, 2);
-                for (int j = 0; j < 16; j++) out[32 + 16 * j + r] = sb[192 + j];
-                for (int h = 0; h < 2; h++)
-                    for (int g = 0; g < 8; g++) {
-                        uint8_t *grp = out + 288 + (h * 8 + g) * 192 + 4 * r;
-                        memcpy(grp, sb + 64 * h + 4 * g, 4);
-                        memcpy(grp + 64, sb + 64 * h + 32 + 4 * g, 4);
-                        memcpy(grp + 128, sb + 128 + 32 * h + 4 * g, 4);
-                    }
-            }
+static void rp_q6_k(const uint8_t *sb, int r, uint8_t *out) {
+    memcpy(out + 2 * r, sb + 208, 2);
+    for (int j = 0; j < 16; j++) out[32 + 16 * j + r] = sb[192 + j];
+    for (int h = 0; h < 2; h++)
+        for (int g = 0; g < 8; g++) {
+            uint8_t *grp = out + 288 + (h * 8 + g) * 192 + 4 * r;
+            memcpy(grp, sb + 64 * h + 4 * g, 4);
+            memcpy(grp + 64, sb + 64 * h + 32 + 4 * g, 4);
+            memcpy(grp + 128, sb + 128 + 32 * h + 4 * g, 4);
         }
 }
 
-static void repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    int64_t nb = K / 32;
-    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *out = dst + (size_t)(p * nb + b) * RP_BYTES;
-            for (int r = 0; r < NR; r++) {
-                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
-                const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 18;
-                memcpy(out + 2 * r, blk, 2);
-                for (int g = 0; g < 4; g++) memcpy(out + 32 + (g * NR + r) * 4, blk + 2 + 4 * g, 4);
-            }
-        }
+static void rp_q4_0(const uint8_t *blk, int r, uint8_t *out) {
+    memcpy(out + 2 * r, blk, 2);
+    for (int g = 0; g < 4; g++) memcpy(out + 32 + (g * NR + r) * 4, blk + 2 + 4 * g, 4);
 }
 
 /* Q8_0, panel p, block b: 544 bytes at (p * nb + b) * 544: the 16 rows' F16
@@ -1076,23 +1063,14 @@ static void repack_q4_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t
  * bytes), each stored as the unsigned byte value + 128 (x ^ 0x80), so that
  * they are vpdpbusd's unsigned side; the kernel starts each block's sums from
  * -128 x (sum of the block's activations): the exact sums of the GEMM. */
-static void repack_q8_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    int64_t nb = K / 32;
-    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *out = dst + (size_t)(p * nb + b) * RP8_BYTES;
-            for (int r = 0; r < NR; r++) {
-                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
-                const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 34;
-                memcpy(out + 2 * r, blk, 2);
-                for (int g = 0; g < 8; g++) {
-                    uint32_t v;
-                    memcpy(&v, blk + 2 + 4 * g, 4);
-                    v ^= 0x80808080u;
-                    memcpy(out + 32 + (g * NR + r) * 4, &v, 4);
-                }
-            }
-        }
+static void rp_q8_0(const uint8_t *blk, int r, uint8_t *out) {
+    memcpy(out + 2 * r, blk, 2);
+    for (int g = 0; g < 8; g++) {
+        uint32_t v;
+        memcpy(&v, blk + 2 + 4 * g, 4);
+        v ^= 0x80808080u;
+        memcpy(out + 32 + (g * NR + r) * 4, &v, 4);
+    }
 }
 
 /* Q5_0, panel p, block b: 352 bytes at (p * nb + b) * 352: the 16 rows'
@@ -1109,28 +1087,19 @@ static inline uint32_t q5_spread(uint32_t x) {
     return (x | x << 1) & 0x55u;
 }
 
-static void repack_q5_0(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    int64_t nb = K / 32;
-    for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *out = dst + (size_t)(p * nb + b) * RP5_BYTES;
-            for (int r = 0; r < NR; r++) {
-                int64_t row = p * NR + r < N ? p * NR + r : N - 1;
-                const uint8_t *blk = src + (size_t)row * row_bytes + (size_t)b * 22;
-                uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
-                memcpy(out + 2 * r, blk, 2);
-                for (int j = 0; j < 4; j++) out[32 + 4 * r + j] = (uint8_t)(q5_spread(qh >> j) | q5_spread(qh >> (16 + j)) << 1);
-                for (int g = 0; g < 4; g++) memcpy(out + 96 + (g * NR + r) * 4, blk + 6 + 4 * g, 4);
-            }
-        }
+static void rp_q5_0(const uint8_t *blk, int r, uint8_t *out) {
+    uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
+    memcpy(out + 2 * r, blk, 2);
+    for (int j = 0; j < 4; j++) out[32 + 4 * r + j] = (uint8_t)(q5_spread(qh >> j) | q5_spread(qh >> (16 + j)) << 1);
+    for (int g = 0; g < 4; g++) memcpy(out + 96 + (g * NR + r) * 4, blk + 6 + 4 * g, 4);
 }
 
 void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    if (t == PX_Q8_0) repack_q8_0(src, row_bytes, N, K, dst);
-    else if (t == PX_Q5_0) repack_q5_0(src, row_bytes, N, K, dst);
-    else if (t == PX_Q4_K) repack_q4_k(src, row_bytes, N, K, dst);
-    else if (t == PX_Q6_K) repack_q6_k(src, row_bytes, N, K, dst);
-    else repack_q4_0(src, row_bytes, N, K, dst);
+    if (t == PX_Q8_0) repack_panels(src, row_bytes, N, K, 32, 34, RP8_BYTES, rp_q8_0, dst);
+    else if (t == PX_Q5_0) repack_panels(src, row_bytes, N, K, 32, 22, RP5_BYTES, rp_q5_0, dst);
+    else if (t == PX_Q4_K) repack_panels(src, row_bytes, N, K, 256, 144, RPK_BYTES, rp_q4_k, dst);
+    else if (t == PX_Q6_K) repack_panels(src, row_bytes, N, K, 256, 210, RP6_BYTES, rp_q6_k, dst);
+    else repack_panels(src, row_bytes, N, K, 32, 18, RP_BYTES, rp_q4_0, dst);
 }
 
 #ifdef GQ_X86
