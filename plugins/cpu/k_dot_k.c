@@ -18,7 +18,7 @@
 #include <immintrin.h>
 #define KQ_X86 1
 #elif defined(__aarch64__)
-#include <arm_neon.h>
+#include "cpu_simd_arm.h"
 #define KQ_ARM 1
 #endif
 
@@ -542,13 +542,6 @@ KQ_AVX512 static void quantize_q8k_avx512(const float *x, int64_t K, cpu_q8k_blo
  * 16-value group each; Q4_K/Q5_K's groups of 32 are two with one scale),
  * then one loop per instruction set dots them with the activations and
  * multiplies by the group scales in int32 lanes. */
-#if defined(__clang__)
-#define KQ_DOTPROD __attribute__((target("dotprod")))
-#define KQ_SDOT(acc, x, y) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), (x), (y), 34))
-#else
-#define KQ_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
-#define KQ_SDOT(acc, x, y) vdotq_s32((acc), (x), (y))
-#endif
 
 /* A super-block ready for the dot: codes, int16 scale per 16-group, and
  * what goes beside the dot: sumi = dot - off, summ as in kq_step. */
@@ -559,11 +552,6 @@ typedef struct kq_unpacked {
     float d, dmin;
 } kq_unpacked;
 
-static inline float f16_at(const uint8_t *p) {
-    __fp16 h;
-    memcpy(&h, p, 2);
-    return (float)h;
-}
 
 /* sum over 16-groups g of v[g] * bsums[g] */
 static inline int32_t bsums_dot(const int16_t *bsums, const int16_t v[16]) {
@@ -589,7 +577,7 @@ static inline void unpack_q2k(const uint8_t *w, const cpu_q8k_block *a, kq_unpac
     }
     u->off = 0;
     u->summ = bsums_dot(a->bsums, mn);
-    u->d = f16_at(w + 80), u->dmin = f16_at(w + 82);
+    u->d = cpu_f16_arm(w + 80), u->dmin = cpu_f16_arm(w + 82);
 }
 
 static inline void unpack_q3k(const uint8_t *w, const cpu_q8k_block *a, kq_unpacked *u) {
@@ -610,7 +598,7 @@ static inline void unpack_q3k(const uint8_t *w, const cpu_q8k_block *a, kq_unpac
     }
     u->off = 4 * bsums_dot(a->bsums, u->sc);
     u->summ = 0;
-    u->d = f16_at(w + 108), u->dmin = 0;
+    u->d = cpu_f16_arm(w + 108), u->dmin = 0;
 }
 
 /* Q4_K (qh NULL) and Q5_K. */
@@ -635,7 +623,7 @@ static inline void unpack_q45k(const uint8_t *w, const uint8_t *qs, const uint8_
     }
     u->off = 0;
     u->summ = bsums_dot(a->bsums, mn);
-    u->d = f16_at(w), u->dmin = f16_at(w + 2);
+    u->d = cpu_f16_arm(w), u->dmin = cpu_f16_arm(w + 2);
 }
 
 static inline void unpack_q4k(const uint8_t *w, const cpu_q8k_block *a, kq_unpacked *u) {
@@ -661,18 +649,7 @@ static inline void unpack_q6k(const uint8_t *w, const cpu_q8k_block *a, kq_unpac
     }
     u->off = 32 * bsums_dot(a->bsums, u->sc);
     u->summ = 0;
-    u->d = f16_at(w + 208), u->dmin = 0;
-}
-
-/* acc + the four sums of four products of 16 int8 pairs. */
-static inline int32x4_t dot16_neon(int32x4_t acc, int8x16_t x, int8x16_t y) {
-    int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(y));
-    int16x8_t hi = vmull_s8(vget_high_s8(x), vget_high_s8(y));
-    return vpadalq_s16(vpadalq_s16(acc, lo), hi);
-}
-
-KQ_DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t x, int8x16_t y) {
-    return KQ_SDOT(acc, x, y);
+    u->d = cpu_f16_arm(w + 208), u->dmin = 0;
 }
 
 /* dot_<type>_<isa>: UNPACK each super-block of BYTES bytes, DOT its groups. */
@@ -690,16 +667,16 @@ KQ_DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t x, int8x1
         return acc; \
     }
 
-KQ_DEF_ARM(dot_q2k_neon, , unpack_q2k, 84, dot16_neon)
-KQ_DEF_ARM(dot_q3k_neon, , unpack_q3k, 110, dot16_neon)
-KQ_DEF_ARM(dot_q4k_neon, , unpack_q4k, 144, dot16_neon)
-KQ_DEF_ARM(dot_q5k_neon, , unpack_q5k, 176, dot16_neon)
-KQ_DEF_ARM(dot_q6k_neon, , unpack_q6k, 210, dot16_neon)
-KQ_DEF_ARM(dot_q2k_dotprod, KQ_DOTPROD, unpack_q2k, 84, dot16_sdot)
-KQ_DEF_ARM(dot_q3k_dotprod, KQ_DOTPROD, unpack_q3k, 110, dot16_sdot)
-KQ_DEF_ARM(dot_q4k_dotprod, KQ_DOTPROD, unpack_q4k, 144, dot16_sdot)
-KQ_DEF_ARM(dot_q5k_dotprod, KQ_DOTPROD, unpack_q5k, 176, dot16_sdot)
-KQ_DEF_ARM(dot_q6k_dotprod, KQ_DOTPROD, unpack_q6k, 210, dot16_sdot)
+KQ_DEF_ARM(dot_q2k_neon, , unpack_q2k, 84, cpu_dot16_neon)
+KQ_DEF_ARM(dot_q3k_neon, , unpack_q3k, 110, cpu_dot16_neon)
+KQ_DEF_ARM(dot_q4k_neon, , unpack_q4k, 144, cpu_dot16_neon)
+KQ_DEF_ARM(dot_q5k_neon, , unpack_q5k, 176, cpu_dot16_neon)
+KQ_DEF_ARM(dot_q6k_neon, , unpack_q6k, 210, cpu_dot16_neon)
+KQ_DEF_ARM(dot_q2k_dotprod, CPU_DOTPROD, unpack_q2k, 84, cpu_dot16_sdot)
+KQ_DEF_ARM(dot_q3k_dotprod, CPU_DOTPROD, unpack_q3k, 110, cpu_dot16_sdot)
+KQ_DEF_ARM(dot_q4k_dotprod, CPU_DOTPROD, unpack_q4k, 144, cpu_dot16_sdot)
+KQ_DEF_ARM(dot_q5k_dotprod, CPU_DOTPROD, unpack_q5k, 176, cpu_dot16_sdot)
+KQ_DEF_ARM(dot_q6k_dotprod, CPU_DOTPROD, unpack_q6k, 210, cpu_dot16_sdot)
 #endif /* KQ_ARM */
 
 /* ---- selection --------------------------------------------------------------------- */

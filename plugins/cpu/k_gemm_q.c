@@ -40,7 +40,7 @@
 #define GQ_X86 1
 #define GQ_AVX512 "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"
 #elif defined(__aarch64__)
-#include <arm_neon.h>
+#include "cpu_simd_arm.h"
 #define GQ_ARM 1
 #endif
 
@@ -653,13 +653,6 @@ __attribute__((target("avx2,fma,f16c"))) static void kern_avx2(const gq_ctx *c, 
  * per vector and activation row; without, smull of the weights with the
  * activation group repeated, and sadalp into pair sums that one addp per
  * block completes. Four activation rows per pass. */
-#if defined(__clang__)
-#define GQ_DOTPROD __attribute__((target("dotprod")))
-#define GQ_SDOT(acc, x, y) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), (x), (y), 34))
-#else
-#define GQ_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
-#define GQ_SDOT(acc, x, y) vdotq_s32((acc), (x), (y))
-#endif
 #define MR4 4
 
 /* The float part of a block, shared by both ARM kernels. */
@@ -721,7 +714,7 @@ static inline void arm_block_tail(const gq_ctx *c, const uint8_t *p, int64_t blk
             int32_t g4;                                                                                        \
             memcpy(&g4, a[i] + blk * bs + 4 * q, 4);                                                           \
             int8x16_t av = vreinterpretq_s8_s32(vdupq_n_s32(g4));                                              \
-            for (int v = 0; v < 4; v++) isum[i][v] = GQ_SDOT(isum[i][v], w[v], av);                            \
+            for (int v = 0; v < 4; v++) isum[i][v] = CPU_SDOT(isum[i][v], w[v], av);                            \
         }                                                                                                      \
     }
 
@@ -746,7 +739,7 @@ static inline void arm_block_tail(const gq_ctx *c, const uint8_t *p, int64_t blk
     for (int i = 0; i < MR4; i++)                                                                              \
         for (int v = 0; v < 4; v++) isum[i][v] = vpaddq_s32(pr[i][v][0], pr[i][v][1]);
 
-GQ_ARM_KERNEL(kern_dotprod, GQ_DOTPROD, GQ_PATH_SDOT)
+GQ_ARM_KERNEL(kern_dotprod, CPU_DOTPROD, GQ_PATH_SDOT)
 GQ_ARM_KERNEL(kern_neon, , GQ_PATH_NEON)
 #endif
 
@@ -871,19 +864,24 @@ __attribute__((target(GQ_AVX512))) static void gv_init(const gq_ctx *c, int64_t 
                                      (g->bias ? g->bias[n] : 0.0f);                                            \
         break;
 
-__attribute__((target(GQ_AVX512))) static void gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
-    (void)thread;
-    const gq_ctx *c = vctx;
-    const cpu_gemm_q_args *g = c->g;
-    const int64_t K = g->K;
-    switch (g->wt) {
-        GV_CASE(gv_dot_t, PX_Q4_1, 20)
-        GV_CASE(gv_dot_t, PX_Q5_0, 22)
-        GV_CASE(gv_dot_t, PX_Q5_1, 24)
-        GV_CASE(gv_dot_t, PX_IQ4_NL, 18)
-    default: break;
+/* The range function NAME (built for TARGET) over output columns, each
+ * type's case with its block bytes. */
+#define GV_RANGE(NAME, TARGET, DOT)                                                  \
+    __attribute__((target(TARGET))) static void NAME(void *vctx, int64_t b, int64_t e, int32_t thread) { \
+        (void)thread;                                                                \
+        const gq_ctx *c = vctx;                                                      \
+        const cpu_gemm_q_args *g = c->g;                                             \
+        const int64_t K = g->K;                                                      \
+        switch (g->wt) {                                                             \
+            GV_CASE(DOT, PX_Q4_1, 20)                                                \
+            GV_CASE(DOT, PX_Q5_0, 22)                                                \
+            GV_CASE(DOT, PX_Q5_1, 24)                                                \
+            GV_CASE(DOT, PX_IQ4_NL, 18)                                              \
+        default: break;                                                              \
+        }                                                                            \
     }
-}
+
+GV_RANGE(gv_range, GQ_AVX512, gv_dot_t)
 #endif
 
 #ifdef GQ_X86
@@ -947,19 +945,7 @@ __attribute__((target("avx2,fma,f16c"))) static void gv2_init(const gq_ctx *c, i
     }
 }
 
-__attribute__((target("avx2,fma,f16c"))) static void gv2_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
-    (void)thread;
-    const gq_ctx *c = vctx;
-    const cpu_gemm_q_args *g = c->g;
-    const int64_t K = g->K;
-    switch (g->wt) {
-        GV_CASE(gv2_dot_t, PX_Q4_1, 20)
-        GV_CASE(gv2_dot_t, PX_Q5_0, 22)
-        GV_CASE(gv2_dot_t, PX_Q5_1, 24)
-        GV_CASE(gv2_dot_t, PX_IQ4_NL, 18)
-    default: break;
-    }
-}
+GV_RANGE(gv2_range, "avx2,fma,f16c", gv2_dot_t)
 
 static int gv_has(const cpu_gemm_q_args *g) {
     return g->level >= 1 && g->M <= GV_MAX_M &&
@@ -1315,11 +1301,6 @@ __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, 
  * in two accumulators of 8 lanes, Q4_1/Q5_1's offsets m * da * (sum of a)
  * in a float of their own. With sdot the lanes and every float step are the
  * x86 paths', so the results are the same bits. */
-static inline float gvn_f16(const uint8_t *p) { /* a block's F16 scale (fcvt) */
-    __fp16 h;
-    memcpy(&h, p, 2);
-    return (float)h;
-}
 
 static inline int8x16x2_t gvn_unpack(const uint8_t *b, const px_dtype t) {
     const uint8_t *qs = b + (t == PX_Q4_1 ? 4 : t == PX_Q5_0 ? 6 : t == PX_Q5_1 ? 8 : 2);
@@ -1353,7 +1334,7 @@ static inline int32x4_t gvn_dot_neon(int8x16_t x, int8x16_t y) { /* lanes: sums 
     return vpadalq_s16(acc, vmull_s8(vget_high_s8(x), vget_high_s8(y)));
 }
 
-GQ_DOTPROD static inline int32x4_t gvn_dot_sdot(int8x16_t x, int8x16_t y) { return GQ_SDOT(vdupq_n_s32(0), x, y); }
+CPU_DOTPROD static inline int32x4_t gvn_dot_sdot(int8x16_t x, int8x16_t y) { return CPU_SDOT(vdupq_n_s32(0), x, y); }
 
 #define GVN_DOT(NAME, ATTR, DOT)                                                                               \
     ATTR static float NAME(const uint8_t *w, const int8_t *a, const float *da, const int32_t *as, int64_t nb,  \
@@ -1363,19 +1344,19 @@ GQ_DOTPROD static inline int32x4_t gvn_dot_sdot(int8x16_t x, int8x16_t y) { retu
         for (int64_t b = 0; b < nb; b++) {                                                                     \
             const uint8_t *blk = w + (size_t)b * bb;                                                           \
             int8x16x2_t v = gvn_unpack(blk, t);                                                                \
-            float d = gvn_f16(blk) * da[b];                                                                     \
+            float d = cpu_f16_arm(blk) * da[b];                                                                     \
             float32x4_t *ac = acc[b & 1];                                                                      \
             ac[0] = vfmaq_f32(ac[0], vcvtq_f32_s32(DOT(v.val[0], vld1q_s8(a + 32 * b))), vdupq_n_f32(d));      \
             ac[1] = vfmaq_f32(ac[1], vcvtq_f32_s32(DOT(v.val[1], vld1q_s8(a + 32 * b + 16))), vdupq_n_f32(d)); \
             if (t == PX_Q4_1 || t == PX_Q5_1)                                                                  \
-                macc = fmaf(gvn_f16(blk + 2), da[b] * (float)(as[2 * b] + as[2 * b + 1]), macc);            \
+                macc = fmaf(cpu_f16_arm(blk + 2), da[b] * (float)(as[2 * b] + as[2 * b + 1]), macc);            \
         }                                                                                                      \
         float32x4_t x = vaddq_f32(vaddq_f32(acc[0][0], acc[1][0]), vaddq_f32(acc[0][1], acc[1][1]));          \
         float y0 = vgetq_lane_f32(x, 0) + vgetq_lane_f32(x, 2), y1 = vgetq_lane_f32(x, 1) + vgetq_lane_f32(x, 3); \
         return (y0 + y1) + macc;                                                                               \
     }
 GVN_DOT(gvn_dot_t_neon, , gvn_dot_neon)
-GVN_DOT(gvn_dot_t_sdot, GQ_DOTPROD, gvn_dot_sdot)
+GVN_DOT(gvn_dot_t_sdot, CPU_DOTPROD, gvn_dot_sdot)
 
 static void gvn_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
     (void)thread;

@@ -44,7 +44,7 @@
 #include <immintrin.h>
 #define MQ_X86 1
 #elif defined(__aarch64__)
-#include <arm_neon.h>
+#include "cpu_simd_arm.h"
 #define MQ_ARM 1
 #if defined(__linux__)
 #include <sys/auxv.h>
@@ -414,35 +414,6 @@ __attribute__((target(AVX512))) static void tile_f16_avx512(const uint16_t *cons
  * dot_q8_scalar/dot_q4_scalar); each block's sum is scaled by d_w * d_a and
  * added in F32 lanes, even and odd blocks in two accumulators. */
 
-/* sdot in functions built for it whatever -march says. Clang's arm_neon.h
- * (before clang 16) declares vdotq_s32 only under -march=...+dotprod, so
- * clang builds call the builtin behind it. */
-#if defined(__clang__)
-#define MQ_DOTPROD __attribute__((target("dotprod")))
-#define MQ_SDOT(acc, x, y) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), (x), (y), 34))
-#else
-#define MQ_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
-#define MQ_SDOT(acc, x, y) vdotq_s32((acc), (x), (y))
-#endif
-
-static inline float f16_scale(const uint8_t *p) { /* a block's F16 scale (fcvt) */
-    __fp16 h;
-    memcpy(&h, p, 2);
-    return (float)h;
-}
-
-/* acc + the four sums of four products of 16 int8 pairs: sdot, or widening
- * multiplies (int8 * int8 fits int16) and pairwise adds. */
-static inline int32x4_t dot16_neon(int32x4_t acc, int8x16_t x, int8x16_t y) {
-    int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(y));
-    int16x8_t hi = vmull_s8(vget_high_s8(x), vget_high_s8(y));
-    return vpadalq_s16(vpadalq_s16(acc, lo), hi);
-}
-
-MQ_DOTPROD static inline int32x4_t dot16_sdot(int32x4_t acc, int8x16_t x, int8x16_t y) {
-    return MQ_SDOT(acc, x, y);
-}
-
 /* Q4_0 nibbles as int8 with the offset of 8 taken off: elements 0..15, 16..31. */
 static inline int8x16x2_t q4_unpack_neon(const uint8_t *q) {
     uint8x16_t b = vld1q_u8(q);
@@ -468,17 +439,17 @@ static inline int8x16x2_t q4_unpack_neon(const uint8_t *q) {
         int64_t b = 0; \
         for (; b + 2 <= nb; b += 2, w += 2 * (BYTES)) { \
             int32x4_t s0 = BLOCK(DOT, w, a[b]), s1 = BLOCK(DOT, w + (BYTES), a[b + 1]); \
-            acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(s0), f16_scale(w) * a[b].d); \
-            acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(s1), f16_scale(w + (BYTES)) * a[b + 1].d); \
+            acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(s0), cpu_f16_arm(w) * a[b].d); \
+            acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(s1), cpu_f16_arm(w + (BYTES)) * a[b + 1].d); \
         } \
-        if (b < nb) acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(BLOCK(DOT, w, a[b])), f16_scale(w) * a[b].d); \
+        if (b < nb) acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(BLOCK(DOT, w, a[b])), cpu_f16_arm(w) * a[b].d); \
         return vaddvq_f32(vaddq_f32(acc0, acc1)); \
     }
 
-MQ_DEF_DOT(dot_q8_neon, , MQ_BLOCK_Q8, dot16_neon, 34)
-MQ_DEF_DOT(dot_q8_dotprod, MQ_DOTPROD, MQ_BLOCK_Q8, dot16_sdot, 34)
-MQ_DEF_DOT(dot_q4_neon, , MQ_BLOCK_Q4, dot16_neon, 18)
-MQ_DEF_DOT(dot_q4_dotprod, MQ_DOTPROD, MQ_BLOCK_Q4, dot16_sdot, 18)
+MQ_DEF_DOT(dot_q8_neon, , MQ_BLOCK_Q8, cpu_dot16_neon, 34)
+MQ_DEF_DOT(dot_q8_dotprod, CPU_DOTPROD, MQ_BLOCK_Q8, cpu_dot16_sdot, 34)
+MQ_DEF_DOT(dot_q4_neon, , MQ_BLOCK_Q4, cpu_dot16_neon, 18)
+MQ_DEF_DOT(dot_q4_dotprod, CPU_DOTPROD, MQ_BLOCK_Q4, cpu_dot16_sdot, 18)
 
 /* F16 weights x F16-rounded activations: widened to F32 (fcvtl), fused
  * multiply-add in four 4-lane accumulators over 16-element steps (as
