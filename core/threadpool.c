@@ -13,7 +13,7 @@ typedef struct px_job {
     px_range_fn fn;
     void *ctx;
     int64_t n;
-    int64_t chunk;
+    int64_t grain; /* the smallest chunk run_chunks hands out */
 } px_job;
 
 struct px_pool {
@@ -44,7 +44,7 @@ static void run_chunks(px_pool *p, int32_t thread) {
     for (;;) {
         if (b >= j->n) break;
         int64_t c = (j->n - b) / (2 * p->n_threads);
-        if (c < j->chunk) c = j->chunk;
+        if (c < j->grain) c = j->grain;
         int64_t e = b + c < j->n ? b + c : j->n;
         if (!atomic_compare_exchange_weak_explicit(&p->next, &b, e, memory_order_relaxed, memory_order_relaxed)) continue;
         j->fn(j->ctx, b, e, thread);
@@ -138,11 +138,10 @@ void px_pool_parallel_for(px_pool *p, int64_t n, int64_t grain, px_range_fn fn, 
         fn(ctx, 0, n, 0);
         return;
     }
-    int64_t chunk = grain; /* the smallest chunk run_chunks hands out */
     p->job.fn = fn;
     p->job.ctx = ctx;
     p->job.n = n;
-    p->job.chunk = chunk;
+    p->job.grain = grain;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
     atomic_fetch_add(&p->generation, 1); /* seq_cst: ordered before the sleepers load */
