@@ -987,21 +987,28 @@ int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
 #endif
 }
 
+/* Bytes of one repacked record: a panel's 16 rows of one (super-)block of t. */
+static inline size_t rp_rec(px_dtype t) {
+    return t == PX_Q4_K ? RPK_BYTES : t == PX_Q6_K ? RP6_BYTES : t == PX_Q8_0 ? RP8_BYTES : t == PX_Q5_0 ? RP5_BYTES : RP_BYTES;
+}
+
+/* Where panel p's records start. */
+static inline const uint8_t *rp_panel(const uint8_t *repacked, px_dtype t, int64_t K, int64_t p) {
+    return repacked + (size_t)(p * (K / px_dtype_get_traits(t)->block_size)) * rp_rec(t);
+}
+
 size_t cpu_repack_bytes(px_dtype t, int64_t N, int64_t K) {
-    size_t panels = (size_t)((N + NR - 1) / NR);
-    if (t == PX_Q4_K) return panels * (size_t)(K / 256) * RPK_BYTES;
-    if (t == PX_Q6_K) return panels * (size_t)(K / 256) * RP6_BYTES;
-    if (t == PX_Q8_0) return panels * (size_t)(K / 32) * RP8_BYTES;
-    if (t == PX_Q5_0) return panels * (size_t)(K / 32) * RP5_BYTES;
-    return panels * (size_t)(K / 32) * RP_BYTES;
+    return (size_t)((N + NR - 1) / NR) * (size_t)(K / px_dtype_get_traits(t)->block_size) * rp_rec(t);
 }
 
 /* The walk every repacked layout shares: panel p of 16 rows (the last
- * panel's missing rows repeat row N-1), block b of bs values (blk_bytes in
- * the file), record (p * nb + b) * rec; fn puts row r's block into it. */
-static inline void repack_panels(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, int64_t bs, size_t blk_bytes,
-                                 size_t rec, void (*fn)(const uint8_t *blk, int r, uint8_t *out), uint8_t *dst) {
-    int64_t nb = K / bs;
+ * panel's missing rows repeat row N-1), block b of t, record (p * nb + b);
+ * fn puts row r's block into it. */
+static inline void repack_panels(const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, px_dtype t,
+                                 void (*fn)(const uint8_t *blk, int r, uint8_t *out), uint8_t *dst) {
+    const px_dtype_traits *tr = px_dtype_get_traits(t);
+    int64_t nb = K / tr->block_size;
+    size_t blk_bytes = (size_t)tr->type_size, rec = rp_rec(t);
     for (int64_t p = 0; p < (N + NR - 1) / NR; p++)
         for (int64_t b = 0; b < nb; b++)
             for (int r = 0; r < NR; r++) {
@@ -1081,11 +1088,13 @@ static void rp_q5_0(const uint8_t *blk, int r, uint8_t *out) {
 }
 
 void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int64_t K, uint8_t *dst) {
-    if (t == PX_Q8_0) repack_panels(src, row_bytes, N, K, 32, 34, RP8_BYTES, rp_q8_0, dst);
-    else if (t == PX_Q5_0) repack_panels(src, row_bytes, N, K, 32, 22, RP5_BYTES, rp_q5_0, dst);
-    else if (t == PX_Q4_K) repack_panels(src, row_bytes, N, K, 256, 144, RPK_BYTES, rp_q4_k, dst);
-    else if (t == PX_Q6_K) repack_panels(src, row_bytes, N, K, 256, 210, RP6_BYTES, rp_q6_k, dst);
-    else repack_panels(src, row_bytes, N, K, 32, 18, RP_BYTES, rp_q4_0, dst);
+    repack_panels(src, row_bytes, N, K, t,
+                  t == PX_Q8_0   ? rp_q8_0
+                  : t == PX_Q5_0 ? rp_q5_0
+                  : t == PX_Q4_K ? rp_q4_k
+                  : t == PX_Q6_K ? rp_q6_k
+                                 : rp_q4_0,
+                  dst);
 }
 
 #ifdef GQ_X86
@@ -1108,7 +1117,7 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_rp_t(c
     const float *da[MR_MAX];
     const int32_t *as[MR_MAX];
     vnni_rows(c, m0, mr, nrow, a, da, as);
-    const size_t bytes = t == PX_Q8_0 ? RP8_BYTES : t == PX_Q5_0 ? RP5_BYTES : RP_BYTES;
+    const size_t bytes = rp_rec(t);
     const int qs = t == PX_Q5_0 ? 96 : 32, off = t == PX_Q8_0 ? 128 : t == PX_Q5_0 ? 16 : 8;
     __m512 acc[MR_MAX];
     for (int i = 0; i < nrow; i++) acc[i] = _mm512_setzero_ps();
@@ -1265,26 +1274,21 @@ __attribute__((target(GQ_AVX512))) static void q4r_range(void *vctx, int64_t b, 
     const gq_ctx *c = vctx;
     const cpu_gemm_q_args *g = c->g;
     for (int64_t item = b; item < e; item++) {
-        const uint8_t *panel;
+        const uint8_t *panel = rp_panel(g->repacked, g->wt, g->K, item);
         switch (g->wt) {
         case PX_Q6_K: /* 5 vectors per row in registers: 4 rows */
-            panel = g->repacked + (size_t)(item * (g->K / 256)) * RP6_BYTES;
             RP_CALLS(kern_q6kr_t, 4, );
             break;
         case PX_Q4_K: /* 3 vectors per row in registers: 4 rows */
-            panel = g->repacked + (size_t)(item * (g->K / 256)) * RPK_BYTES;
             RP_CALLS(kern_q4kr_t, 4, );
             break;
         case PX_Q8_0:
-            panel = g->repacked + (size_t)(item * c->nb) * RP8_BYTES;
             RP_CALLS(kern_rp_t, MR, PX_Q8_0, );
             break;
         case PX_Q5_0:
-            panel = g->repacked + (size_t)(item * c->nb) * RP5_BYTES;
             RP_CALLS(kern_rp_t, MR, PX_Q5_0, );
             break;
         default:
-            panel = g->repacked + (size_t)(item * c->nb) * RP_BYTES;
             RP_CALLS(kern_rp_t, MR, PX_Q4_0, );
             break;
         }
