@@ -100,37 +100,21 @@ static float dot_q3k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb
     return acc;
 }
 
-static float dot_q4k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb) {
+/* Q4_K and Q5_K (five: its fifth bits, 32 bytes of qh before qs): group j
+ * is nibble j % 2 of qs[32 * (j / 2) + l], Q5_K's bit 4 bit j of qh[l]. */
+static inline float dot_q45k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb, const int five) {
     float acc = 0;
-    for (int64_t b = 0; b < nb; b++, w += 144) {
-        const uint8_t *qs = w + 16;
+    for (int64_t b = 0; b < nb; b++, w += five ? 176 : 144) {
+        const uint8_t *qh = w + 16, *qs = w + (five ? 48 : 16);
         const int8_t *y = a[b].q;
         int32_t sumi = 0, summ = 0;
-        for (int j = 0; j < 8; j++) { /* group j: nibble j % 2 of qs[32 * (j / 2) + l] */
-            uint8_t sc, mn;
-            px_kquant_scale_min(w + 4, j, &sc, &mn);
-            int sum = 0;
-            for (int l = 0; l < 32; l++) sum += ((qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15) * y[32 * j + l];
-            sumi += sc * sum;
-            summ += mn * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
-        }
-        acc = kq_step(acc, px_load_f16_le(w), px_load_f16_le(w + 2), a[b].d, sumi, summ);
-    }
-    return acc;
-}
-
-static float dot_q5k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb) {
-    float acc = 0;
-    for (int64_t b = 0; b < nb; b++, w += 176) {
-        const uint8_t *qh = w + 16, *qs = w + 48;
-        const int8_t *y = a[b].q;
-        int32_t sumi = 0, summ = 0;
-        for (int j = 0; j < 8; j++) { /* as Q4_K; bit 4 is bit j of qh[l] */
+        for (int j = 0; j < 8; j++) {
             uint8_t sc, mn;
             px_kquant_scale_min(w + 4, j, &sc, &mn);
             int sum = 0;
             for (int l = 0; l < 32; l++) {
-                int q = ((qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15) | (((qh[l] >> j) & 1) << 4);
+                int q = (qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 15;
+                if (five) q |= ((qh[l] >> j) & 1) << 4;
                 sum += q * y[32 * j + l];
             }
             sumi += sc * sum;
@@ -140,6 +124,9 @@ static float dot_q5k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb
     }
     return acc;
 }
+
+static float dot_q4k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb) { return dot_q45k_scalar(w, a, nb, 0); }
+static float dot_q5k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb) { return dot_q45k_scalar(w, a, nb, 1); }
 
 static float dot_q6k_scalar(const uint8_t *w, const cpu_q8k_block *a, int64_t nb) {
     float acc = 0;
