@@ -5,7 +5,8 @@
  *
  * Same work items as attention_ref: (query token, kv head, group of query
  * heads sharing it); each visible key row and value row is converted once per
- * item and used by every head of the group. Only the visible keys are
+ * item (Q8_0) or widened in registers as it is read (F16), and used by every
+ * head of the group. Only the visible keys are
  * visited (causal: up to the query's position; window: the last `window`).
  * Logits s = (q . k) * scale in F32 (16-lane fused multiply-adds, then a
  * reduction), soft-capped if asked; softmax over them with the maximum taken
@@ -44,27 +45,31 @@ typedef struct af_ctx {
     const cpu_scratch *s;
 } af_ctx;
 
-/* Row j of head hk of a key or value tensor as F32: in place, or converted into buf. */
-AF_TARGET static const float *row_f32(px_dtype dt, const uint8_t *base, int64_t j, int64_t Hkv, int64_t hk, int64_t D,
-                                      float *buf) {
+/* Row j of head hk of a key or value tensor: F32 and F16 rows in place (*f16
+ * says which; F16 values are widened in registers as they are used), Q8_0
+ * rows converted into buf as F32. */
+AF_TARGET static const void *kv_row(px_dtype dt, const uint8_t *base, int64_t j, int64_t Hkv, int64_t hk, int64_t D,
+                                    float *buf, int *f16) {
     size_t idx = (size_t)((j * Hkv + hk) * D);
+    *f16 = dt == PX_F16;
     if (dt == PX_F32) return (const float *)(const void *)base + idx;
-    if (dt == PX_Q8_0) { /* blocks of 32: f16 d, int8 q[32]; rows start on a block (D % 32 == 0) */
-        const uint8_t *b = base + idx / 32 * 34;
-        for (int64_t d = 0; d < D; d += 32, b += 34) {
-            uint16_t h;
-            memcpy(&h, b, 2);
-            __m512 sc = _mm512_set1_ps(_cvtsh_ss(h));
-            __m128i q0 = _mm_loadu_si128((const __m128i *)(b + 2)), q1 = _mm_loadu_si128((const __m128i *)(b + 18));
-            _mm512_storeu_ps(buf + d, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), sc));
-            _mm512_storeu_ps(buf + d + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), sc));
-        }
-        return buf;
+    if (dt == PX_F16) return (const uint16_t *)(const void *)base + idx;
+    /* Q8_0: blocks of 32: f16 d, int8 q[32]; rows start on a block (D % 32 == 0) */
+    const uint8_t *b = base + idx / 32 * 34;
+    for (int64_t d = 0; d < D; d += 32, b += 34) {
+        uint16_t h;
+        memcpy(&h, b, 2);
+        __m512 sc = _mm512_set1_ps(_cvtsh_ss(h));
+        __m128i q0 = _mm_loadu_si128((const __m128i *)(b + 2)), q1 = _mm_loadu_si128((const __m128i *)(b + 18));
+        _mm512_storeu_ps(buf + d, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), sc));
+        _mm512_storeu_ps(buf + d + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), sc));
     }
-    const uint16_t *h = (const uint16_t *)(const void *)base + idx;
-    for (int64_t d = 0; d < D; d += 16)
-        _mm512_storeu_ps(buf + d, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + d))));
     return buf;
+}
+
+/* Values d .. d+15 of a kv_row as F32. */
+AF_TARGET static inline __m512 kv16(const void *r, int f16, int64_t d) {
+    return f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)r + d))) : _mm512_loadu_ps((const float *)r + d);
 }
 
 AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
@@ -81,16 +86,17 @@ AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
     if (c->p.window > 0 && p - c->p.window + 1 > j0) j0 = p - c->p.window + 1;
     for (int64_t g = 0; g < gs; g++) mx[g] = -INFINITY, sum[g] = 0;
     for (int64_t j = j0; j <= j1; j++) {
-        const float *k = row_f32(c->kdt, c->k, j, c->p.Hkv, hk, D, kbuf);
+        int kf16;
+        const void *k = kv_row(c->kdt, c->k, j, c->p.Hkv, hk, D, kbuf, &kf16);
         for (int64_t g = 0; g < gs; g++) {
             __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
             const float *qg = q + g * D;
             int64_t d = 0;
             for (; d + 32 <= D; d += 32) {
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(k + d), a0);
-                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d + 16), _mm512_loadu_ps(k + d + 16), a1);
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), kv16(k, kf16, d), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d + 16), kv16(k, kf16, d + 16), a1);
             }
-            if (d < D) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), _mm512_loadu_ps(k + d), a0);
+            if (d < D) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qg + d), kv16(k, kf16, d), a0);
             float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * c->scale;
             if (c->softcap > 0) s = c->softcap * tanhf(s / c->softcap);
             sc[g * nk + j] = s;
@@ -112,12 +118,13 @@ AF_TARGET static void af_item(const af_ctx *c, int64_t item, float *scr) {
     }
     memset(acc, 0, sizeof(float) * (size_t)(gs * Dv));
     for (int64_t j = j0; j <= j1; j++) {
-        const float *v = row_f32(c->vdt, c->v, j, c->p.Hkv, hk, Dv, vbuf);
+        int vf16;
+        const void *v = kv_row(c->vdt, c->v, j, c->p.Hkv, hk, Dv, vbuf, &vf16);
         for (int64_t g = 0; g < gs; g++) {
             __m512 wv = _mm512_set1_ps(sc[g * nk + j]);
             float *ag = acc + g * Dv;
             for (int64_t d = 0; d < Dv; d += 16)
-                _mm512_storeu_ps(ag + d, _mm512_fmadd_ps(wv, _mm512_loadu_ps(v + d), _mm512_loadu_ps(ag + d)));
+                _mm512_storeu_ps(ag + d, _mm512_fmadd_ps(wv, kv16(v, vf16, d), _mm512_loadu_ps(ag + d)));
         }
     }
     for (int64_t g = 0; g < gs; g++) {
