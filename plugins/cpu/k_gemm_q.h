@@ -38,7 +38,7 @@ void cpu_repack(px_dtype t, const uint8_t *src, size_t row_bytes, int64_t N, int
 
 void cpu_gemm_q(const px_host_api *h, const cpu_gemm_q_args *g);
 
-/* Constant F16 weights on AVX-512 CPUs: panels of 16 rows (k_matmul_f16p.c). */
+/* Constant F16 weights on AVX-512 CPUs: panels of 32 rows (k_matmul_f16p.c). */
 typedef struct cpu_f16p_args {
     int64_t M, K, N;
     const float *A;          /* [M][K] */

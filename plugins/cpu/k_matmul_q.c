@@ -531,7 +531,7 @@ static size_t act_bytes(px_dtype bt, int64_t M, int64_t K) {
  * the original bytes are then not read again, and their pages
  * are handed back to the kernel (MADV_PAGEOUT: a file mapping's clean pages
  * are dropped from memory, other memory is only swapped; never lost). */
-/* Constant F16 weights on AVX-512 CPUs go into panels of 16 rows (k_matmul_f16p.c). */
+/* Constant F16 weights on AVX-512 CPUs go into panels of 32 rows (k_matmul_f16p.c). */
 static int f16_panels(px_dtype bt, int level) {
 #ifdef MQ_X86
     return bt == PX_F16 && level == ISA_AVX512;

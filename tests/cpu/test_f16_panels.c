@@ -1,4 +1,4 @@
-/* k_matmul_f16p.c, constant F16 weights in panels of 16 rows (AVX-512):
+/* k_matmul_f16p.c, constant F16 weights in panels of 32 rows (AVX-512):
  * every output must equal, bit for bit, one F32 lane that adds
  * w * round_f16(a) over k = 0 .. K-1 in order with fused multiply-adds,
  * plus the bias at the end, whatever the batch size (one-row products and
@@ -64,7 +64,7 @@ int main(void) {
         return PX_TEST_SKIP;
     }
     static const int64_t Ms[] = {1, 2, 5, 6, 7, 13, 100};
-    static const int64_t Ns[] = {16, 20, 64, 80, 100};
+    static const int64_t Ns[] = {16, 20, 64, 80, 96, 100};
     static const int64_t Ks[] = {1, 3, 16, 33, 511, 512, 513, 1100};
     for (size_t i = 0; i < sizeof Ms / sizeof Ms[0]; i++)
         for (size_t j = 0; j < sizeof Ns / sizeof Ns[0]; j++)
