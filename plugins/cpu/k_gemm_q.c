@@ -974,7 +974,7 @@ static void quant_gv_range(void *vctx, int64_t b, int64_t e, int32_t thread) {
 
 #define RP8_BYTES 544  /* Q8_0: per panel and block, the same as 16 rows of the file's */
 #define RP5_BYTES 352  /* Q5_0: the same */
-#define RPK_BYTES 2368 /* Q4_K: per panel and super-block of 256 */
+#define RPK_BYTES 2304 /* Q4_K: per panel and super-block of 256, the same as 16 rows of the file's */
 #define RP6_BYTES 3360 /* Q6_K: the same as 16 rows of the file's */
 
 int cpu_repack_ok(px_dtype t, int level, int64_t N, int64_t K) {
@@ -1017,16 +1017,18 @@ static inline void repack_panels(const uint8_t *src, size_t row_bytes, int64_t N
             }
 }
 
-/* Q4_K, panel p, super-block b: 2368 bytes at (p * nsb + b) * 2368: the 16
- * rows' d (F16), dmin (F16), then the eight 6-bit scales and mins as bytes
- * ([8][16] each), then for the pairs of sub-blocks q = 0..3 and g = 0..7 the
- * 16 rows' bytes 32q+4g..+3 of qs (low nibbles: sub-block 2q, high: 2q+1). */
+/* Q4_K, panel p, super-block b: 2304 bytes at (p * nsb + b) * 2304: the 16
+ * rows' d (F16), dmin (F16), then the 12 bytes of packed 6-bit scales and
+ * mins as they are in the file ([12][16]: byte i of the 16 rows), unpacked
+ * by the kernel (q4k_scales), then for the pairs of sub-blocks q = 0..3 and
+ * g = 0..7 the 16 rows' bytes 32q+4g..+3 of qs (low nibbles: sub-block 2q,
+ * high: 2q+1). */
 static void rp_q4_k(const uint8_t *sb, int r, uint8_t *out) {
     memcpy(out + 2 * r, sb, 2);
     memcpy(out + 32 + 2 * r, sb + 2, 2);
-    for (int j = 0; j < 8; j++) px_kquant_scale_min(sb + 4, j, out + 64 + 16 * j + r, out + 192 + 16 * j + r);
+    for (int i = 0; i < 12; i++) out[64 + 16 * i + r] = sb[4 + i];
     for (int q = 0; q < 4; q++)
-        for (int g = 0; g < 8; g++) memcpy(out + 320 + ((q * 8 + g) * NR + r) * 4, sb + 16 + 32 * q + 4 * g, 4);
+        for (int g = 0; g < 8; g++) memcpy(out + 256 + ((q * 8 + g) * NR + r) * 4, sb + 16 + 32 * q + 4 * g, 4);
 }
 
 /* Q6_K, panel p, super-block b: 3360 bytes at (p * nsb + b) * 3360: the 16
@@ -1156,6 +1158,21 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_rp_t(c
     vnni_store(c, m0, mr, n0, acc);
 }
 
+/* The 16 rows' 6-bit scale (*sc) and min (*mn) of sub-block j from the
+ * repacked [12][16] scale bytes Q: px_kquant_scale_min on 16 bytes at once
+ * ((x >> 6) << 4 of a byte is (x >> 2) & 0x30; the 16-bit shifts' bits from
+ * the neighbouring byte are masked off). */
+__attribute__((target(GQ_AVX512), always_inline)) static inline void q4k_scales(const __m128i *Q, int j, __m128i *sc, __m128i *mn) {
+    const __m128i m63 = _mm_set1_epi8(63), m15 = _mm_set1_epi8(15), m48 = _mm_set1_epi8(0x30);
+    if (j < 4) {
+        *sc = _mm_and_si128(Q[j], m63);
+        *mn = _mm_and_si128(Q[j + 4], m63);
+    } else {
+        *sc = _mm_or_si128(_mm_and_si128(Q[j + 4], m15), _mm_and_si128(_mm_srli_epi16(Q[j - 4], 2), m48));
+        *mn = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(Q[j + 4], 4), m15), _mm_and_si128(_mm_srli_epi16(Q[j], 2), m48));
+    }
+}
+
 /* Q4_K repacked: per super-block the 16 rows' scales s = d * sc and
  * offsets m = -dmin * mn as vectors, then per pair of sub-blocks the nibbles
  * split in registers; per sub-block the GEMM's steps (exact integer sum,
@@ -1175,11 +1192,13 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4kr_t
         const uint8_t *p = panel + (size_t)b * RPK_BYTES;
         __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
         __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 32)));
+        __m128i Q[12];
+        for (int i = 0; i < 12; i++) Q[i] = _mm_loadu_si128((const __m128i *)(p + 64 + 16 * i));
         for (int q = 0; q < 4; q++) {
             __m512i il[MR_MAX], ih[MR_MAX];
             for (int i = 0; i < nrow; i++) il[i] = ih[i] = _mm512_setzero_si512();
             for (int g = 0; g < 8; g++) {
-                __m512i w = _mm512_loadu_si512((const void *)(p + 320 + 64 * (q * 8 + g)));
+                __m512i w = _mm512_loadu_si512((const void *)(p + 256 + 64 * (q * 8 + g)));
                 __m512i lo = _mm512_and_si512(w, low), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), low);
                 for (int i = 0; i < nrow; i++) {
                     int32_t g0, g1;
@@ -1191,9 +1210,10 @@ __attribute__((target(GQ_AVX512), always_inline)) static inline void kern_q4kr_t
             }
             for (int h = 0; h < 2; h++) {
                 int j = 2 * q + h;
-                __m512 s = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 64 + 16 * j)))));
-                __m512 m = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-                                                                                    _mm_loadu_si128((const __m128i *)(p + 192 + 16 * j))))));
+                __m128i sc8, mn8;
+                q4k_scales(Q, j, &sc8, &mn8);
+                __m512 s = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc8)));
+                __m512 m = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn8))));
                 for (int i = 0; i < nrow; i++) {
                     int64_t blk = 8 * b + j;
                     acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h ? ih[i] : il[i]), _mm512_mul_ps(s, _mm512_set1_ps(da[i][blk])), acc[i]);
